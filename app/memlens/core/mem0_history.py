@@ -1,0 +1,73 @@
+"""Mem0's own change log (`history.db`, SQLite), read for the inspector and kept in step.
+
+Mem0 answers `Memory.history(id)` from this table, so an edit or delete made in MemLens
+is appended here too, in Mem0's own shape, for Mem0 to report it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from memlens.core.record import format_time, utc_now
+
+FILENAME = "history.db"
+
+
+@dataclass(frozen=True)
+class Mem0Event:
+    event: str
+    old_memory: str | None
+    new_memory: str | None
+    created_at: str | None
+    updated_at: str | None
+    actor_id: str | None
+
+
+class Mem0History:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def beside(cls, store_dir: str | Path) -> Mem0History | None:
+        path = Path(store_dir) / FILENAME
+        if not path.is_file():
+            return None
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                db.execute("SELECT memory_id FROM history LIMIT 1")
+        except sqlite3.DatabaseError:
+            return None  # a history.db that is not Mem0's
+        return cls(path)
+
+    def events(self, memory_id: str) -> list[Mem0Event]:
+        with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as db:
+            rows = db.execute(
+                "SELECT event, old_memory, new_memory, created_at, updated_at, actor_id "
+                "FROM history WHERE memory_id=? ORDER BY updated_at, created_at",
+                (memory_id,),
+            ).fetchall()
+        return [Mem0Event(*r) for r in rows]
+
+    def append(
+        self, memory_id: str, event: str, old: str | None, new: str | None, created_at: str | None
+    ) -> None:
+        with sqlite3.connect(str(self.path)) as db:
+            db.execute(
+                "INSERT INTO history (id, memory_id, old_memory, new_memory, event, created_at, "
+                "updated_at, is_deleted, actor_id, role) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    str(uuid.uuid4()),
+                    memory_id,
+                    old,
+                    new,
+                    event,
+                    created_at,
+                    format_time(utc_now()),
+                    1 if event == "DELETE" else 0,
+                    "memlens",
+                    None,
+                ),
+            )

@@ -1,0 +1,220 @@
+"""Store profiles: how each library lays a memory out in Chroma, mapped both ways.
+
+A profile turns (id, document, metadata) into a `MemoryRecord` and back. Keys a profile
+does not own land in `record.extra` and are written back untouched. Fields the owner's
+layout has no place for are written as `memlens_<field>` keys, and only when they differ
+from the default, so a store MemLens never annotated stays byte-for-byte the owner's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from memlens.core.record import MemoryRecord, Status, content_hash, format_time, parse_time
+
+NATIVE = "native"
+MEM0 = "mem0"
+LANGCHAIN = "langchain"
+GENERIC = "generic"
+
+SCHEMA_KEY = "memlens_schema"
+SCHEMA_VERSION = 1
+PREFIX = "memlens_"
+
+#: Collections other libraries keep beside their memories; never shown as memory collections.
+HOUSEKEEPING_COLLECTIONS = frozenset({"mem0migrations"})
+
+_TIME_FIELDS = ("created_at", "updated_at", "valid_from", "valid_to")
+_DEFAULTS: dict[str, Any] = {
+    "kind": "semantic",
+    "user_id": None,
+    "agent_id": None,
+    "session_id": None,
+    "created_at": None,
+    "updated_at": None,
+    "source": {},
+    "importance": None,
+    "tags": (),
+    "links": (),
+    "status": Status.ACTIVE,
+    "valid_from": None,
+    "valid_to": None,
+    "version": 1,
+}
+
+
+def _to_meta_value(name: str, value: Any) -> Any:
+    if name in _TIME_FIELDS:
+        return format_time(value)
+    if name == "source":
+        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else None
+    if name in ("tags", "links"):
+        return list(value) if value else None
+    if name == "status":
+        return str(value)
+    return value
+
+
+def _from_meta_value(name: str, value: Any) -> Any:
+    if name in _TIME_FIELDS:
+        return parse_time(value)
+    if name == "source":
+        if isinstance(value, str):
+            try:
+                loaded = json.loads(value)
+            except ValueError:
+                return {"text": value}
+            return loaded if isinstance(loaded, dict) else {"value": loaded}
+        return value if isinstance(value, dict) else {}
+    if name in ("tags", "links"):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = [v.strip() for v in value.split(",") if v.strip()]
+        return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
+    if name == "status":
+        try:
+            return Status(value)
+        except ValueError:
+            return Status.ACTIVE
+    if name == "importance":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return None
+    if name == "version":
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return 1
+    return None if value is None else str(value)
+
+
+def _scalar_extra(value: Any) -> Any:
+    # Chroma keeps scalars and flat lists only; anything else is kept as JSON text.
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, str | int | float | bool) for v in value):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class StoreProfile:
+    """`field_keys` maps a record field to the metadata key the owner uses for it."""
+
+    name: str
+    label: str
+    field_keys: Mapping[str, str]
+    text_key: str | None = None  # None: text lives in Chroma's documents
+    writes_hash: str | None = None  # metadata key holding md5(text), kept consistent
+    timestamps_on_write: bool = False  # owner stamps created_at/updated_at itself
+    soft_delete_in_place: bool = False
+    derived_text_keys: tuple[str, ...] = field(default=())  # follow the text when it changes
+
+    def _key(self, name: str) -> str:
+        return self.field_keys.get(name, PREFIX + name)
+
+    def to_record(self, id: str, document: str | None, metadata: Mapping[str, Any] | None) -> MemoryRecord:
+        meta = dict(metadata or {})
+        meta.pop(SCHEMA_KEY, None)
+        text = meta.pop(self.text_key, None) if self.text_key else document
+        if text is None:
+            text = document if document is not None else ""
+        if self.writes_hash:
+            meta.pop(self.writes_hash, None)
+        values: dict[str, Any] = {}
+        for name in _DEFAULTS:
+            key = self._key(name)
+            if key in meta:
+                parsed = _from_meta_value(name, meta.pop(key))
+                if parsed is not None:
+                    values[name] = parsed
+        return MemoryRecord(id=id, text=str(text), extra=meta, **values)
+
+    def to_chroma(
+        self, record: MemoryRecord, previous: MemoryRecord | None = None
+    ) -> tuple[str | None, dict[str, Any]]:
+        """The (document, metadata) the owner expects for `record`."""
+        meta: dict[str, Any] = {k: _scalar_extra(v) for k, v in record.extra.items()}
+        if previous is not None and previous.text != record.text:
+            for key in self.derived_text_keys:
+                if key in meta:
+                    meta[key] = record.text
+        for name, default in _DEFAULTS.items():
+            value = getattr(record, name)
+            owned = name in self.field_keys
+            if not owned and value == default:
+                continue
+            meta_value = _to_meta_value(name, value)
+            if meta_value is not None:
+                meta[self._key(name)] = meta_value
+        if self.text_key:
+            meta[self.text_key] = record.text
+        if self.writes_hash:
+            meta[self.writes_hash] = content_hash(record.text)
+        if self.name == NATIVE:
+            meta[SCHEMA_KEY] = SCHEMA_VERSION
+        meta = {k: v for k, v in meta.items() if v is not None}
+        return (None if self.text_key else record.text), meta
+
+
+PROFILES: dict[str, StoreProfile] = {
+    NATIVE: StoreProfile(
+        name=NATIVE,
+        label="MemLens",
+        field_keys={name: name for name in _DEFAULTS},
+        soft_delete_in_place=True,
+    ),
+    MEM0: StoreProfile(
+        name=MEM0,
+        label="Mem0",
+        field_keys={
+            "user_id": "user_id",
+            "agent_id": "agent_id",
+            "session_id": "run_id",
+            "created_at": "created_at",
+            "updated_at": "updated_at",
+        },
+        text_key="data",
+        writes_hash="hash",
+        timestamps_on_write=True,
+        derived_text_keys=("text_lemmatized",),
+    ),
+    LANGCHAIN: StoreProfile(name=LANGCHAIN, label="LangChain", field_keys={}),
+    GENERIC: StoreProfile(
+        name=GENERIC,
+        label="Chroma",
+        field_keys={
+            "user_id": "user_id",
+            "agent_id": "agent_id",
+            "session_id": "session_id",
+            "created_at": "created_at",
+            "updated_at": "updated_at",
+        },
+    ),
+}
+
+
+def detect_profile(
+    collection_name: str,
+    collection_metadata: Mapping[str, Any] | None,
+    sample_documents: list[str | None],
+    sample_metadatas: list[Mapping[str, Any] | None],
+    has_embedding_function: bool,
+) -> StoreProfile:
+    """Recognise who wrote a collection from its name, its metadata and a few records."""
+    if (collection_metadata or {}).get(SCHEMA_KEY) or any(SCHEMA_KEY in (m or {}) for m in sample_metadatas):
+        return PROFILES[NATIVE]
+    metas = [m or {} for m in sample_metadatas]
+    if metas and all("data" in m and "hash" in m for m in metas):
+        return PROFILES[MEM0]
+    if not metas and collection_name == "mem0":
+        return PROFILES[MEM0]
+    if collection_name.startswith("langchain") or not has_embedding_function:
+        return PROFILES[LANGCHAIN]
+    return PROFILES[GENERIC]

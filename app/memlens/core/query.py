@@ -1,0 +1,76 @@
+"""Filters and search results over memory records."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from memlens.core.record import HIDDEN_STATUSES, MemoryRecord, Status
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Empty sets mean 'any'. `statuses=None` means everything but archived and deleted."""
+
+    users: frozenset[str] = frozenset()
+    agents: frozenset[str] = frozenset()
+    sessions: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    statuses: frozenset[Status] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str = ""  # keyword: every word must occur, case-insensitive
+
+    @property
+    def is_default(self) -> bool:
+        return self == Filter()
+
+    def words(self) -> list[str]:
+        return [w.casefold() for w in re.findall(r"\S+", self.text)]
+
+    def matches(self, r: MemoryRecord, words: list[str] | None = None) -> bool:
+        if self.statuses is None:
+            if r.status in HIDDEN_STATUSES:
+                return False
+        elif r.status not in self.statuses:
+            return False
+        if self.users and r.user_id not in self.users:
+            return False
+        if self.agents and r.agent_id not in self.agents:
+            return False
+        if self.sessions and r.session_id not in self.sessions:
+            return False
+        if self.kinds and r.kind not in self.kinds:
+            return False
+        if self.tags and not self.tags.intersection(r.tags):
+            return False
+        if self.since and (r.created_at is None or r.created_at < self.since):
+            return False
+        if self.until and (r.created_at is None or r.created_at > self.until):
+            return False
+        words = self.words() if words is None else words
+        if words:
+            text = r.text.casefold()
+            return all(w in text for w in words)
+        return True
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    record: MemoryRecord
+    rank: int
+    distance: float
+    score: float
+
+
+@dataclass(frozen=True)
+class Facets:
+    """Distinct values present in a collection, for the filter bar's pickers."""
+
+    users: list[str] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)
+    sessions: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)

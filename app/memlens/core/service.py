@@ -1,0 +1,397 @@
+"""The memory service: every action a user can take, journaled, undoable, Qt-free.
+
+The GUI, the command line and plugins all call this class; none of them writes to a
+store directly. It keeps an in-memory index of the collection's records (no vectors)
+so that time-ordered paging, filters and keyword search need no round trip to Chroma.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from memlens.core.embedder import Embedder
+from memlens.core.journal import (
+    APPLIED,
+    PENDING,
+    ROLLED_BACK,
+    UNDONE,
+    Group,
+    HistoryEntry,
+    Journal,
+    Operation,
+    State,
+)
+from memlens.core.mem0_history import Mem0Event, Mem0History
+from memlens.core.query import Facets, Filter, SearchHit
+from memlens.core.record import MemoryRecord, Status, utc_now
+from memlens.core.store import MemoryStore, StoredMemory, StoreError
+
+_EPOCH = datetime.min.replace(tzinfo=utc_now().tzinfo)
+_BATCH = 500
+
+Progress = Callable[[int, int], None]
+
+
+class DimensionMismatch(StoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one applied, undone or redone group did, for views to refresh."""
+
+    label: str
+    ids: tuple[str, ...]
+    kind: str  # "apply", "undo", "redo", "external"
+
+
+def check_dimension(store: MemoryStore, embedder: Embedder) -> None:
+    """Refuse a collection whose vectors the configured model cannot have made."""
+    have = store.dimension
+    if have is None:
+        return
+    want = embedder.dimension
+    if have != want:
+        raise DimensionMismatch(
+            f"Collection '{store.collection}' holds {have}-dimensional embeddings, but the "
+            f"model {embedder.name!r} makes {want}-dimensional ones. Open it with the model "
+            f"that wrote it (--model NAME_OR_PATH); nothing was written to it."
+        )
+
+
+def _sort_key(r: MemoryRecord) -> tuple[datetime, str]:
+    return (r.created_at or _EPOCH, r.id)
+
+
+class MemoryService:
+    def __init__(
+        self,
+        store: MemoryStore,
+        journal: Journal,
+        embedder: Embedder,
+        mem0_history: Mem0History | None = None,
+    ) -> None:
+        self.store = store
+        self.journal = journal
+        self.embedder = embedder
+        self.mem0_history = mem0_history
+        self._write_lock = threading.RLock()
+        self._index: dict[str, MemoryRecord] = {}
+        self._order: list[str] = []  # newest first
+        self._listeners: list[Callable[[Change], None]] = []
+        self.loaded = False
+
+    # -- opening ---------------------------------------------------------------
+    def load(self, progress: Progress | None = None) -> None:
+        """Finish or roll back interrupted work, then read every record (no vectors)."""
+        with self._write_lock:
+            self._recover()
+            total = self.store.count()
+            index: dict[str, MemoryRecord] = {}
+            for batch in self.store.scan():
+                index.update((r.id, r) for r in batch)
+                if progress:
+                    progress(len(index), total)
+            for state in self.journal.trash(self.store.collection):
+                if state.record is not None and state.record.id not in index:
+                    index[state.record.id] = state.record
+            self._index = index
+            self._reorder()
+            self.loaded = True
+
+    def _recover(self) -> None:
+        for group in self.journal.groups(self.store.collection, [PENDING]):
+            self._apply([(o.memory_id, o.before) for o in reversed(self.journal.operations(group.id))])
+            self.journal.set_state(group.id, ROLLED_BACK)
+
+    def _reorder(self) -> None:
+        self._order = [r.id for r in sorted(self._index.values(), key=_sort_key, reverse=True)]
+
+    # -- observing -------------------------------------------------------------
+    def subscribe(self, listener: Callable[[Change], None]) -> None:
+        self._listeners.append(listener)
+
+    def _notify(self, change: Change) -> None:
+        for listener in list(self._listeners):
+            listener(change)
+
+    # -- reading ---------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def get(self, memory_id: str) -> MemoryRecord | None:
+        return self._index.get(memory_id)
+
+    def records(self, ids: Iterable[str]) -> list[MemoryRecord]:
+        return [self._index[i] for i in ids if i in self._index]
+
+    def select(self, flt: Filter = Filter()) -> list[str]:
+        """Ids of the records matching `flt`, newest first."""
+        index, words = self._index, flt.words()
+        return [i for i in self._order if i in index and flt.matches(index[i], words)]
+
+    def status_counts(self) -> dict[Status, int]:
+        counts = dict.fromkeys(Status, 0)
+        for r in self._index.values():
+            counts[r.status] += 1
+        return counts
+
+    def facets(self) -> Facets:
+        def values(attr: str) -> list[str]:
+            return sorted({v for r in self._index.values() if (v := getattr(r, attr))})
+
+        tags = sorted({t for r in self._index.values() for t in r.tags})
+        return Facets(values("user_id"), values("agent_id"), values("session_id"), values("kind"), tags)
+
+    def semantic_search(self, text: str, k: int = 20, flt: Filter = Filter()) -> list[SearchHit]:
+        """Embed the query and ask the vector index, restricted to what `flt` lets through."""
+        if not text.strip():
+            return []
+        vector = self.embedder.encode([text])[0]
+        allowed = None if flt.is_default and not self._has_hidden() else self.select(flt)
+        hits = self.store.query(vector, k, allowed)
+        out = []
+        for hit in hits:
+            record = self._index.get(hit.id)
+            if record is not None:
+                out.append(SearchHit(record, len(out) + 1, hit.distance, self._score(hit.distance)))
+        return out
+
+    def _has_hidden(self) -> bool:
+        return any(r.status in (Status.ARCHIVED, Status.DELETED) for r in self._index.values())
+
+    def _score(self, distance: float) -> float:
+        # Cosine distance maps to similarity; l2 uses Mem0's 1/(1+d) so scores match it.
+        if getattr(self.store, "distance", "l2") == "cosine":
+            return 1.0 - distance
+        return 1.0 / (1.0 + distance)
+
+    def history(self, memory_id: str) -> list[HistoryEntry]:
+        return self.journal.history(self.store.collection, memory_id)
+
+    def mem0_events(self, memory_id: str) -> list[Mem0Event]:
+        return self.mem0_history.events(memory_id) if self.mem0_history else []
+
+    # -- changing --------------------------------------------------------------
+    def add(
+        self,
+        records: Sequence[MemoryRecord],
+        actor: str = "user",
+        reason: str | None = None,
+        label: str | None = None,
+        progress: Progress | None = None,
+    ) -> Change:
+        """Embed and add new memories as one undoable step."""
+        now = utc_now()
+        records = [r if r.created_at else r.replace(created_at=now, updated_at=now) for r in records]
+        vectors = self._encode([r.text for r in records], progress)
+        ops = [
+            Operation("add", r.id, State(self._index.get(r.id)), State(r, v))
+            for r, v in zip(records, vectors, strict=True)
+        ]
+        return self._commit(label or f"Add {self._count(len(ops))}", ops, actor, reason)
+
+    def update(
+        self,
+        records: Sequence[MemoryRecord],
+        actor: str = "user",
+        reason: str | None = None,
+        label: str | None = None,
+    ) -> Change:
+        """Replace existing memories; re-embeds those whose text changed."""
+        befores = self._current(r.id for r in records)
+        now = utc_now()
+        changed, ops = [], []
+        for r in records:
+            before = befores[r.id]
+            if before.record == r:
+                continue
+            new = r.replace(updated_at=now, version=before.record.version + 1)
+            changed.append((before, new))
+        texts = [new.text for before, new in changed if new.text != before.record.text]
+        vectors = iter(self._encode(texts))
+        for before, new in changed:
+            vector = next(vectors) if new.text != before.record.text else before.embedding
+            ops.append(Operation("edit", new.id, before, State(new, vector)))
+        return self._commit(label or f"Edit {self._count(len(ops))}", ops, actor, reason)
+
+    def edit(self, memory_id: str, actor: str = "user", reason: str | None = None, **fields) -> Change:
+        current = self._require(memory_id)
+        return self.update([current.replace(**fields)], actor, reason, label=self._edit_label(fields))
+
+    def set_status(
+        self, ids: Sequence[str], status: Status, actor: str = "user", reason: str | None = None
+    ) -> Change:
+        verbs = {
+            Status.DELETED: "Delete",
+            Status.ARCHIVED: "Archive",
+            Status.FLAGGED: "Flag",
+            Status.VERIFIED: "Verify",
+            Status.ACTIVE: "Restore",
+        }
+        befores = self._current(ids)
+        now = utc_now()
+        ops = [
+            Operation(
+                status.value if status != Status.ACTIVE else "restore",
+                mid,
+                before,
+                State(before.record.replace(status=status, updated_at=now), before.embedding),
+            )
+            for mid, before in befores.items()
+            if before.record.status != status
+        ]
+        return self._commit(f"{verbs[status]} {self._count(len(ops))}", ops, actor, reason)
+
+    def delete(self, ids: Sequence[str], actor: str = "user", reason: str | None = None) -> Change:
+        """Soft delete: the memory goes to the trash and can be restored until purged."""
+        return self.set_status(ids, Status.DELETED, actor, reason)
+
+    def restore(self, ids: Sequence[str], actor: str = "user", reason: str | None = None) -> Change:
+        return self.set_status(ids, Status.ACTIVE, actor, reason)
+
+    def purge(self, ids: Sequence[str], actor: str = "user", reason: str | None = None) -> Change:
+        """Remove for good (the journal still holds the last state, so even this undoes)."""
+        befores = self._current(ids)
+        ops = [Operation("purge", mid, before, State(None)) for mid, before in befores.items()]
+        return self._commit(f"Purge {self._count(len(ops))}", ops, actor, reason)
+
+    # -- undo and redo -----------------------------------------------------------
+    def can_undo(self) -> bool:
+        return self.journal.last_applied(self.store.collection) is not None
+
+    def can_redo(self) -> bool:
+        return self.journal.next_undone(self.store.collection) is not None
+
+    def undo(self) -> Change | None:
+        with self._write_lock:
+            group = self.journal.last_applied(self.store.collection)
+            if group is None:
+                return None
+            ops = self.journal.operations(group.id)
+            self._apply([(o.memory_id, o.before) for o in reversed(ops)], [(o.after, o.before) for o in ops])
+            self.journal.set_state(group.id, UNDONE)
+        change = Change(group.label, tuple(o.memory_id for o in ops), "undo")
+        self._notify(change)
+        return change
+
+    def redo(self) -> Change | None:
+        with self._write_lock:
+            group = self.journal.next_undone(self.store.collection)
+            if group is None:
+                return None
+            ops = self.journal.operations(group.id)
+            self._apply([(o.memory_id, o.after) for o in ops], [(o.before, o.after) for o in ops])
+            self.journal.set_state(group.id, APPLIED)
+        change = Change(group.label, tuple(o.memory_id for o in ops), "redo")
+        self._notify(change)
+        return change
+
+    def undo_stack(self) -> tuple[list[Group], list[Group]]:
+        """(applied groups oldest first, undone groups in redo order), for the GUI's stack."""
+        col = self.store.collection
+        return self.journal.groups(col, [APPLIED]), self.journal.groups(col, [UNDONE])
+
+    # -- internals ---------------------------------------------------------------
+    @staticmethod
+    def _count(n: int) -> str:
+        return f"{n} memor{'y' if n == 1 else 'ies'}"
+
+    @staticmethod
+    def _edit_label(fields: dict) -> str:
+        return "Edit " + ", ".join(sorted(fields)) if fields else "Edit"
+
+    def _require(self, memory_id: str) -> MemoryRecord:
+        record = self._index.get(memory_id)
+        if record is None:
+            raise KeyError(f"No memory with id {memory_id!r} in '{self.store.collection}'.")
+        return record
+
+    def _current(self, ids: Iterable[str]) -> dict[str, State]:
+        """The present state of each memory, vector included (from the store or the trash)."""
+        ids = list(dict.fromkeys(ids))
+        for mid in ids:
+            self._require(mid)
+        found: dict[str, State] = {}
+        for start in range(0, len(ids), _BATCH):
+            for s in self.store.get(ids[start : start + _BATCH], with_embeddings=True):
+                found[s.record.id] = State(s.record, s.embedding)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            trashed = {s.record.id: s for s in self.journal.trash(self.store.collection) if s.record}
+            for mid in missing:
+                if mid not in trashed:
+                    raise StoreError(f"Memory {mid!r} is no longer in the store; reload the collection.")
+                found[mid] = trashed[mid]
+        return {i: found[i] for i in ids}
+
+    def _encode(self, texts: list[str], progress: Progress | None = None) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        for start in range(0, len(texts), _BATCH):
+            out.extend(self.embedder.encode(texts[start : start + _BATCH]))
+            if progress:
+                progress(len(out), len(texts))
+        return out
+
+    def _commit(self, label: str, ops: list[Operation], actor: str, reason: str | None) -> Change:
+        if not ops:
+            return Change(label, (), "apply")
+        with self._write_lock:
+            gid = self.journal.begin(self.store.collection, label, ops, actor, reason)
+            self._apply([(o.memory_id, o.after) for o in ops], [(o.before, o.after) for o in ops])
+            self.journal.set_state(gid, APPLIED)
+        change = Change(label, tuple(o.memory_id for o in ops), "apply")
+        self._notify(change)
+        return change
+
+    def _apply(
+        self, states: Sequence[tuple[str, State]], transitions: Sequence[tuple[State, State]] = ()
+    ) -> None:
+        """Make the store hold exactly `states` (one per memory), then mirror them in the index."""
+        collection = self.store.collection
+        upserts: list[State] = []
+        deletes: list[str] = []
+        trashed: list[State] = []
+        for memory_id, s in states:
+            if s.record is None:
+                deletes.append(memory_id)
+            elif s.record.status == Status.DELETED and not self.store.soft_delete_in_place:
+                # Foreign owners would still return it: it leaves the store for the trash.
+                deletes.append(memory_id)
+                trashed.append(s)
+            else:
+                upserts.append(s)
+        for start in range(0, len(upserts), _BATCH):
+            self.store.upsert([StoredMemory(s.record, s.embedding) for s in upserts[start : start + _BATCH]])
+        self.store.delete(deletes)
+        if not self.store.soft_delete_in_place:
+            self.journal.trash_remove(collection, deletes + [s.record.id for s in upserts])
+            self.journal.trash_put(collection, trashed)
+        self._log_to_mem0(transitions)
+        for memory_id, s in states:
+            if s.record is None:
+                self._index.pop(memory_id, None)
+            else:
+                self._index[memory_id] = s.record
+        self._reorder()
+
+    def _log_to_mem0(self, transitions: Sequence[tuple[State, State]]) -> None:
+        if self.mem0_history is None:
+            return
+        for before, after in transitions:
+            old, new = before.record, after.record
+            alive_before = old is not None and old.status != Status.DELETED
+            alive_after = new is not None and new.status != Status.DELETED
+            ref = new or old
+            created = ref.created_at.isoformat() if ref and ref.created_at else None
+            if alive_before and alive_after and old.text != new.text:
+                self.mem0_history.append(ref.id, "UPDATE", old.text, new.text, created)
+            elif alive_before and not alive_after:
+                self.mem0_history.append(ref.id, "DELETE", old.text, None, created)
+            elif alive_after and not alive_before:
+                self.mem0_history.append(ref.id, "ADD", None, new.text, created)
