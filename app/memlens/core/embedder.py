@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -39,6 +41,27 @@ def resolve_model(name_or_path: str | None = None) -> str:
     return choice
 
 
+def _configured_dimension(path: str) -> int | None:
+    """The output size a sentence-transformers folder declares (Dense layer, else pooling)."""
+    root = Path(path)
+    try:
+        modules = json.loads((root / "modules.json").read_text())
+    except (OSError, ValueError):
+        return None
+    size = None
+    for module in modules:
+        config = root / module.get("path", "") / "config.json"
+        kind = module.get("type", "")
+        try:
+            if kind.endswith("Dense"):
+                size = json.loads(config.read_text())["out_features"]
+            elif kind.endswith("Pooling"):
+                size = json.loads(config.read_text())["word_embedding_dimension"]
+        except (OSError, ValueError, KeyError):
+            return None
+    return int(size) if size else None
+
+
 class SentenceTransformerEmbedder:
     """Loads the model on first use, from any thread, exactly once."""
 
@@ -72,7 +95,9 @@ class SentenceTransformerEmbedder:
 
     @property
     def dimension(self) -> int:
-        return int(self.load().get_embedding_dimension())
+        # Read from the model's files when possible: opening a store must not wait for
+        # the model itself to load.
+        return _configured_dimension(self._path) or int(self.load().get_embedding_dimension())
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

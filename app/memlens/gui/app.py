@@ -1,0 +1,33 @@
+"""Starting the window: the QApplication, the style, and the first store to open."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from memlens import __version__
+from memlens.gui.main_window import MainWindow, start_window
+from memlens.paths import RESOURCES
+
+STYLE = RESOURCES / "themes" / "light.qss"
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName("MemLens")
+    app.setOrganizationName("MemLens")
+    app.setApplicationVersion(__version__)
+    if STYLE.is_file():
+        app.setStyleSheet(STYLE.read_text(encoding="utf-8"))
+    return app
+
+
+def run(
+    store: str | None = None, collection: str | None = None, model: str | None = None, demo: bool = False
+) -> int:
+    app = make_app()
+    window = MainWindow(model=model)
+    window.show()
+    start_window(window, store, collection, demo)
+    return app.exec()

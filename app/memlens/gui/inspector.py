@@ -1,0 +1,381 @@
+"""The inspector: one memory whole: text, fields, every metadata key, source, history.
+
+Text is always plain: QPlainTextEdit, plain table items and QTextCursor.insertText never
+interpret HTML, so a memory holding markup shows its tags.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from datetime import UTC, datetime
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont, QKeySequence, QTextCharFormat
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from memlens.core.journal import HistoryEntry
+from memlens.core.record import KINDS, MemoryRecord, Status
+from memlens.core.service import MemoryService
+from memlens.gui.selection import SelectionModel
+
+EDITABLE = ("kind", "user_id", "agent_id", "session_id", "tags", "importance")
+
+
+def _fmt_time(value: datetime | float | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float | int):
+        value = datetime.fromtimestamp(value, UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _plain_item(text: str) -> QTableWidgetItem:
+    item = QTableWidgetItem(text if len(text) < 2000 else text[:2000] + "…")
+    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    item.setToolTip("")
+    return item
+
+
+def _write_diff(edit: QPlainTextEdit, old: str, new: str) -> None:
+    edit.clear()
+    cursor = edit.textCursor()
+    colours = {"+": QColor("#166534"), "-": QColor("#991b1b"), "@": QColor("#1d4ed8")}
+    lines = list(
+        difflib.unified_diff(old.splitlines(), new.splitlines(), "before", "after", lineterm="", n=2)
+    )
+    if not lines:
+        lines = ["(text unchanged)"]
+    for line in lines:
+        fmt = QTextCharFormat()
+        colour = colours.get(line[:1])
+        if colour is not None and not line.startswith(("+++", "---")):
+            fmt.setForeground(colour)
+        cursor.insertText(line + "\n", fmt)
+
+
+class Inspector(QWidget):
+    sig_save = Signal(str, dict)  # memory id, changed fields
+    sig_status = Signal(list, object)  # ids, Status
+
+    def __init__(self, service: MemoryService, selection: SelectionModel, parent=None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.selection = selection
+        self._record: MemoryRecord | None = None
+        self._drafts: dict[str, dict] = {}  # unsaved edits survive moving to another memory
+        self._loading = False
+
+        self.title = QLabel("No memory selected")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setObjectName("inspectorTitle")
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_memory_tab(), "Memory")
+        self.metadata = QTableWidget(0, 2)
+        self.metadata.setHorizontalHeaderLabels(["Key", "Value"])
+        self.metadata.horizontalHeader().setStretchLastSection(True)
+        self.metadata.verticalHeader().setVisible(False)
+        self.tabs.addTab(self.metadata, "Metadata")
+        self.source = QPlainTextEdit(readOnly=True)
+        self.tabs.addTab(self.source, "Source")
+        self.tabs.addTab(self._build_history_tab(), "History")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.title)
+        layout.addWidget(self.tabs, 1)
+        selection.sig_changed.connect(lambda ids, cur, src: self.show_memory(cur))
+        self.show_memory("")
+
+    # -- building --------------------------------------------------------------
+    def _build_memory_tab(self) -> QWidget:
+        self.text = QPlainTextEdit()
+        self.text.setPlaceholderText("Memory text")
+        self.text.textChanged.connect(self._on_edited)
+        self.kind = QComboBox(editable=True)
+        self.kind.addItems(KINDS)
+        self.user = QLineEdit()
+        self.agent = QLineEdit()
+        self.session = QLineEdit()
+        self.tags = QLineEdit(placeholderText="comma, separated")
+        self.importance = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
+        self.importance.setSpecialValueText("—")
+        self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.times = QLabel()
+        self.times.setTextFormat(Qt.TextFormat.PlainText)
+        for w in (self.user, self.agent, self.session, self.tags):
+            w.textEdited.connect(self._on_edited)
+        self.kind.currentTextChanged.connect(self._on_edited)
+        self.importance.valueChanged.connect(self._on_edited)
+        form = QFormLayout()
+        form.addRow("Kind", self.kind)
+        form.addRow("User", self.user)
+        form.addRow("Agent", self.agent)
+        form.addRow("Session", self.session)
+        form.addRow("Tags", self.tags)
+        form.addRow("Importance", self.importance)
+        form.addRow("Status", self.status)
+        form.addRow("Time", self.times)
+
+        self.save_button = QPushButton("Save")
+        self.save_button.setShortcut(QKeySequence.StandardKey.Save)
+        self.save_button.setToolTip("Save the edit (Ctrl+S); the text is re-embedded in the background")
+        self.save_button.clicked.connect(self.save)
+        self.revert_button = QPushButton("Revert")
+        self.revert_button.clicked.connect(self.revert)
+        self.flag_button = QPushButton("Flag suspect")
+        self.flag_button.clicked.connect(lambda: self._status(Status.FLAGGED))
+        self.verify_button = QPushButton("Mark verified")
+        self.verify_button.clicked.connect(lambda: self._status(Status.VERIFIED))
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.clicked.connect(lambda: self._status(Status.DELETED))
+        self.restore_button = QPushButton("Restore")
+        self.restore_button.clicked.connect(lambda: self._status(Status.ACTIVE))
+        buttons = QHBoxLayout()
+        for b in (self.save_button, self.revert_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        for b in (self.flag_button, self.verify_button, self.delete_button, self.restore_button):
+            buttons.addWidget(b)
+
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(self.text, 3)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        return page
+
+    def _build_history_tab(self) -> QWidget:
+        self.history = QListWidget()
+        self.history.currentRowChanged.connect(self._show_version)
+        self.diff = QPlainTextEdit(readOnly=True)
+        self.diff.setFont(QFont("monospace"))
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.history)
+        splitter.addWidget(self.diff)
+        splitter.setSizes([160, 220])
+        return splitter
+
+    # -- showing ---------------------------------------------------------------
+    @property
+    def record(self) -> MemoryRecord | None:
+        return self._record
+
+    def show_memory(self, memory_id: str) -> None:
+        if self._record is not None and self.dirty:
+            self._drafts[self._record.id] = self._form_values()
+        record = self.service.get(memory_id) if memory_id else None
+        self._record = record
+        self._loading = True
+        try:
+            self._fill(record)
+        finally:
+            self._loading = False
+        self._update_buttons()
+
+    def _fill(self, r: MemoryRecord | None) -> None:
+        enabled = r is not None
+        self.tabs.setEnabled(enabled)
+        values = self._drafts.get(r.id) if r else None
+        if r is None:
+            self.title.setText("No memory selected")
+            values = {"text": "", "kind": "", "user_id": "", "agent_id": "", "session_id": "", "tags": ""}
+            values["importance"] = 0.0
+        else:
+            self.title.setText(f"{r.id}  ·  {r.kind}  ·  {r.owner or 'no owner'}  ·  v{r.version}")
+            values = values or self._record_values(r)
+        self.text.setPlainText(values["text"])
+        self.kind.setCurrentText(values["kind"])
+        self.user.setText(values["user_id"])
+        self.agent.setText(values["agent_id"])
+        self.session.setText(values["session_id"])
+        self.tags.setText(values["tags"])
+        self.importance.setValue(values["importance"])
+        self.status.setText(r.status.value if r else "")
+        self.times.setText(
+            f"created {_fmt_time(r.created_at)} · updated {_fmt_time(r.updated_at)}" if r else ""
+        )
+        self._fill_metadata(r)
+        self._fill_source(r)
+        self._fill_history(r)
+
+    @staticmethod
+    def _record_values(r: MemoryRecord) -> dict:
+        return {
+            "text": r.text,
+            "kind": r.kind,
+            "user_id": r.user_id or "",
+            "agent_id": r.agent_id or "",
+            "session_id": r.session_id or "",
+            "tags": ", ".join(r.tags),
+            "importance": r.importance or 0.0,
+        }
+
+    def _fill_metadata(self, r: MemoryRecord | None) -> None:
+        rows: list[tuple[str, str]] = []
+        if r is not None:
+            for key, value in r.to_dict().items():
+                if key in ("text", "extra", "source"):
+                    continue
+                rows.append((key, "" if value is None else str(value)))
+            rows.append(("content hash", r.content_hash))
+            rows.append(("store profile", self.service.store.profile))
+            for key, value in sorted(r.extra.items()):
+                rows.append((f"extra · {key}", json.dumps(value) if not isinstance(value, str) else value))
+        self.metadata.setRowCount(len(rows))
+        for n, (key, value) in enumerate(rows):
+            self.metadata.setItem(n, 0, _plain_item(key))
+            self.metadata.setItem(n, 1, _plain_item(value))
+        self.metadata.resizeColumnToContents(0)
+
+    def _fill_source(self, r: MemoryRecord | None) -> None:
+        if r is None or not r.source:
+            self.source.setPlainText("" if r is None else "No source recorded for this memory.")
+            return
+        lines = [f"Source type: {r.source.get('type', 'unknown')}"]
+        for turn in r.source.get("turns", []) or []:
+            who = turn.get("role") or turn.get("speaker") or "?"
+            mid = f" [{turn['message_id']}]" if turn.get("message_id") else ""
+            lines.append(f"\n{who}{mid}:\n{turn.get('text', '')}")
+        others = {k: v for k, v in r.source.items() if k not in ("type", "turns")}
+        if others:
+            lines.append("\n" + json.dumps(others, indent=2, ensure_ascii=False))
+        self.source.setPlainText("\n".join(lines))
+
+    def _fill_history(self, r: MemoryRecord | None) -> None:
+        self.history.blockSignals(True)
+        self.history.clear()
+        self._history: list[tuple[str, str]] = []  # (old text, new text) per row
+        if r is not None:
+            for e in self.service.mem0_events(r.id):
+                self._add_history(
+                    f"{e.updated_at or e.created_at or ''}  Mem0 {e.event}  by {e.actor_id or 'mem0'}",
+                    e.old_memory or "",
+                    e.new_memory or "",
+                )
+            for h in self.service.history(r.id):
+                self._add_history(self._history_label(h), *self._texts(h))
+        self.history.blockSignals(False)
+        self.diff.clear()
+        if self._history:
+            self.history.setCurrentRow(self.history.count() - 1)
+
+    @staticmethod
+    def _texts(h: HistoryEntry) -> tuple[str, str]:
+        return (h.before.text if h.before else "", h.after.text if h.after else "")
+
+    @staticmethod
+    def _history_label(h: HistoryEntry) -> str:
+        state = "" if h.state == "applied" else f"  ({h.state.replace('_', ' ')})"
+        why = f" — {h.reason}" if h.reason else ""
+        return f"{_fmt_time(h.ts)}  {h.label}  by {h.actor}{why}{state}"
+
+    def _add_history(self, label: str, old: str, new: str) -> None:
+        item = QListWidgetItem(label)
+        self.history.addItem(item)
+        self._history.append((old, new))
+
+    def _show_version(self, row: int) -> None:
+        if 0 <= row < len(self._history):
+            _write_diff(self.diff, *self._history[row])
+
+    # -- editing ---------------------------------------------------------------
+    def _form_values(self) -> dict:
+        return {
+            "text": self.text.toPlainText(),
+            "kind": self.kind.currentText().strip(),
+            "user_id": self.user.text().strip(),
+            "agent_id": self.agent.text().strip(),
+            "session_id": self.session.text().strip(),
+            "tags": self.tags.text(),
+            "importance": self.importance.value(),
+        }
+
+    def changes(self) -> dict:
+        """Record fields the form changes, as `MemoryRecord.replace` takes them."""
+        r = self._record
+        if r is None:
+            return {}
+        v = self._form_values()
+        new = {
+            "text": v["text"],
+            "kind": v["kind"] or r.kind,
+            "user_id": v["user_id"] or None,
+            "agent_id": v["agent_id"] or None,
+            "session_id": v["session_id"] or None,
+            "tags": tuple(t.strip() for t in v["tags"].split(",") if t.strip()),
+            "importance": v["importance"] or (None if r.importance is None else 0.0),
+        }
+        return {k: value for k, value in new.items() if getattr(r, k) != value}
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.changes())
+
+    @property
+    def draft_count(self) -> int:
+        return len(self._drafts) + (1 if self._record is not None and self.dirty else 0)
+
+    def _on_edited(self, *_args) -> None:
+        if not self._loading:
+            self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        r = self._record
+        dirty = r is not None and self.dirty
+        self.save_button.setEnabled(dirty)
+        self.revert_button.setEnabled(dirty)
+        self.flag_button.setEnabled(r is not None and r.status != Status.FLAGGED)
+        self.verify_button.setEnabled(r is not None and r.status != Status.VERIFIED)
+        self.delete_button.setEnabled(r is not None and r.status != Status.DELETED)
+        self.restore_button.setEnabled(r is not None and r.status in (Status.DELETED, Status.ARCHIVED))
+        self.title.setStyleSheet("color: #b45309" if dirty else "")
+
+    def save(self) -> None:
+        if self._record is None or not self.dirty:
+            return
+        changes = self.changes()
+        self._drafts.pop(self._record.id, None)
+        self.sig_save.emit(self._record.id, changes)
+
+    def revert(self) -> None:
+        if self._record is not None:
+            self._drafts.pop(self._record.id, None)
+            self._loading = True
+            self._fill(self._record)
+            self._loading = False
+            self._update_buttons()
+
+    def _status(self, status: Status) -> None:
+        ids = self.selection.ids or ([self._record.id] if self._record else [])
+        if ids:
+            self.sig_status.emit(ids, status)
+
+    def refresh(self, ids: set[str]) -> None:
+        """The service changed these memories: show the new state unless the user is editing."""
+        if self._record is None or self._record.id not in ids:
+            return
+        if self.dirty:
+            self._record = self.service.get(self._record.id) or self._record
+            self._fill_history(self._record)
+            self._update_buttons()
+            return
+        self.show_memory(self._record.id)

@@ -1,0 +1,335 @@
+"""The main window: store and collection picker, the collection page, undo, status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from memlens.core.chroma_store import ChromaBackend
+from memlens.core.demo_store import DEMO_COLLECTION, ensure_demo_store
+from memlens.core.embedder import SentenceTransformerEmbedder
+from memlens.core.record import Status
+from memlens.core.service import Change, MemoryService
+from memlens.core.workspace import default_store_dir, open_service
+from memlens.gui.collection_page import CollectionPage
+from memlens.gui.undo import JournalUndoStack
+from memlens.gui.workers import TaskContext, Workers
+
+MAX_RECENT = 8
+
+
+class ErrorBanner(QFrame):
+    """Errors stay in the window until dismissed, never only in a terminal."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("errorBanner")
+        self.setStyleSheet(
+            "#errorBanner { background: #fee2e2; border: 1px solid #fca5a5; border-radius: 4px; }"
+        )
+        self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton(text="✕")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, model: str | None = None, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("MemLens")
+        self.resize(1400, 860)
+        self.settings = settings or QSettings("MemLens", "MemLens")
+        self.embedder = SentenceTransformerEmbedder(model)
+        self.workers = Workers(self)
+        self.service: MemoryService | None = None
+        self.page: CollectionPage | None = None
+        self.undo_stack = JournalUndoStack(self._undo_redo, self)
+        self._store_path: Path | None = None
+
+        self.banner = ErrorBanner()
+        self.pages = QStackedWidget()
+        self.placeholder = QLabel(
+            "Open a memory store: File ▸ Open Store… (Ctrl+O), or File ▸ Open Demo Store."
+        )
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pages.addWidget(self.placeholder)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+        self._build_status_bar()
+        self._build_actions()
+        self.workers.sig_busy.connect(self._on_busy)
+        self.workers.sig_idle.connect(self._on_idle)
+        self.workers.sig_error.connect(self.show_error)
+        self._update_actions()
+
+    # -- chrome ----------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.counts = QLabel()
+        self.activity = QLabel()
+        self.progress = QProgressBar(maximumWidth=180, textVisible=False)
+        self.progress.hide()
+        bar.addWidget(self.counts, 1)
+        bar.addPermanentWidget(self.activity)
+        bar.addPermanentWidget(self.progress)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        menu = self.menuBar()
+        file = menu.addMenu("&File")
+        file.addAction(self._action("&Open Store…", self.choose_store, QKeySequence.StandardKey.Open))
+        self.recent_menu = file.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file.addAction(self._action("Open &Demo Store", lambda: self.open_demo()))
+        file.addAction(self._action("Re&load", self.reload, QKeySequence.StandardKey.Refresh))
+        file.addSeparator()
+        file.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+
+        edit = menu.addMenu("&Edit")
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcuts([QKeySequence.StandardKey.Undo])
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for a in (self.undo_action, self.redo_action):
+            self.addAction(a)
+            edit.addAction(a)
+        edit.addSeparator()
+        self.find_action = self._action("&Find", self.focus_search, QKeySequence.StandardKey.Find)
+        self.delete_action = self._status_action(
+            "&Delete",
+            Status.DELETED,
+            QKeySequence.StandardKey.Delete,
+            "Move the selected memories to the trash",
+        )
+        self.restore_action = self._status_action(
+            "Rest&ore", Status.ACTIVE, "Ctrl+R", "Restore from the trash"
+        )
+        self.flag_action = self._status_action(
+            "&Flag as Suspect", Status.FLAGGED, "Ctrl+Shift+F", "Mark the selection as a suspect memory"
+        )
+        self.verify_action = self._status_action(
+            "Mark &Verified", Status.VERIFIED, "Ctrl+Shift+V", "Mark the selection as checked and true"
+        )
+        for a in (
+            self.find_action,
+            self.delete_action,
+            self.restore_action,
+            self.flag_action,
+            self.verify_action,
+        ):
+            edit.addAction(a)
+
+        toolbar = self.addToolBar("Store")
+        toolbar.setObjectName("storeToolbar")
+        toolbar.setMovable(False)
+        self.store_label = QLabel("No store")
+        self.store_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.collection_box = QComboBox(minimumContentsLength=16)
+        self.collection_box.setToolTip("Collection in this store (count, and who wrote it)")
+        self.collection_box.activated.connect(self._on_collection_picked)
+        toolbar.addWidget(QLabel(" Store: "))
+        toolbar.addWidget(self.store_label)
+        toolbar.addWidget(QLabel("   Collection: "))
+        toolbar.addWidget(self.collection_box)
+
+    def _status_action(self, text: str, status: Status, shortcut, tip: str) -> QAction:
+        return self._action(
+            text, lambda: self.page and self.page.set_status(self.page.selection.ids, status), shortcut, tip
+        )
+
+    def _update_actions(self) -> None:
+        has = self.page is not None
+        for a in (
+            self.delete_action,
+            self.restore_action,
+            self.flag_action,
+            self.verify_action,
+            self.find_action,
+        ):
+            a.setEnabled(has)
+
+    def focus_search(self) -> None:
+        if self.page:
+            self.page.filter_bar.search.setFocus()
+            self.page.filter_bar.search.selectAll()
+
+    def show_error(self, message: str) -> None:
+        self.banner.show_message(message)
+        self.statusBar().showMessage(message.splitlines()[0], 10000)
+
+    def _on_busy(self, label: str, done: int, total: int) -> None:
+        self.activity.setText(f"{label}…" + (f" {done:,}/{total:,}" if total else ""))
+        self.progress.setRange(0, total or 0)
+        self.progress.setValue(done)
+        self.progress.show()
+
+    def _on_idle(self) -> None:
+        self.activity.setText("")
+        self.progress.hide()
+
+    # -- opening ---------------------------------------------------------------
+    def choose_store(self) -> None:
+        start = str(self._store_path or default_store_dir())
+        path = QFileDialog.getExistingDirectory(self, "Open a memory store (a Chroma folder)", start)
+        if path:
+            self.open_store(path)
+
+    def open_demo(self, path: str | Path | None = None) -> None:
+        self.open_store(path or default_store_dir(), DEMO_COLLECTION, demo=True)
+
+    def reload(self) -> None:
+        if self._store_path is not None and self.service is not None:
+            self.open_store(self._store_path, self.service.store.collection)
+
+    def open_store(self, path: str | Path, collection: str | None = None, demo: bool = False) -> None:
+        """Open a store folder and one of its collections, in the background."""
+        path = Path(path).expanduser()
+        embedder = self.embedder
+
+        def work(ctx: TaskContext):
+            backend = ChromaBackend.open_path(
+                path, create=demo or not path.exists() or path == default_store_dir()
+            )
+            if demo:
+                service = ensure_demo_store(backend, embedder, ctx.progress)
+            else:
+                service = open_service(backend, embedder, collection, create=True)
+                service.load(ctx.progress)
+            return backend, service
+
+        self.workers.read(f"Opening {path.name}", work, self._on_opened, self._on_open_failed)
+
+    def _on_open_failed(self, message: str) -> None:
+        self.show_error(message)
+
+    def _on_opened(self, result) -> None:
+        backend, service = result
+        old = self.page
+        self.service = service
+        self.page = CollectionPage(service, self.workers)
+        self.page.sig_applied.connect(self._on_applied)
+        self.page.sig_counts.connect(self.counts.setText)
+        self.pages.addWidget(self.page)
+        self.pages.setCurrentWidget(self.page)
+        if old is not None:
+            self.pages.removeWidget(old)
+            old.deleteLater()
+        self._store_path = Path(backend.location)
+        self.store_label.setText(backend.location)
+        self._fill_collections(backend, service.store.collection)
+        applied, undone = service.undo_stack()
+        self.undo_stack.rebuild([g.label for g in applied], [g.label for g in undone])
+        self.setWindowTitle(f"MemLens — {service.store.collection} ({Path(backend.location).name})")
+        self.banner.hide()
+        self._remember(backend.location)
+        self._update_actions()
+        # Warm the model now so the first search does not wait for it.
+        if not getattr(self.embedder, "loaded", True):
+            self.workers.read("Loading embedding model", lambda ctx: self.embedder.load())
+
+    def _fill_collections(self, backend: ChromaBackend, current: str) -> None:
+        self.collection_box.clear()
+        for info in backend.collections():
+            self.collection_box.addItem(f"{info.name}  ({info.count:,}, {info.profile})", info.name)
+        index = self.collection_box.findData(current)
+        self.collection_box.setCurrentIndex(max(index, 0))
+
+    def _on_collection_picked(self, index: int) -> None:
+        name = self.collection_box.itemData(index)
+        if name and self.service and name != self.service.store.collection and self._store_path:
+            self.open_store(self._store_path, name)
+
+    def _remember(self, location: str) -> None:
+        recent = [p for p in (self.settings.value("recent_stores") or []) if p != location]
+        self.settings.setValue("recent_stores", [location, *recent][:MAX_RECENT])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for location in self.settings.value("recent_stores") or []:
+            self.recent_menu.addAction(location, lambda loc=location: self.open_store(loc))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    # -- undo ------------------------------------------------------------------
+    def _on_applied(self, change: Change) -> None:
+        if change.ids:
+            self.undo_stack.record(change.label)
+
+    def _undo_redo(self, what: str) -> None:
+        service = self.service
+        if service is None:
+            return
+
+        def failed(message: str) -> None:
+            self.show_error(message)
+            applied, undone = service.undo_stack()  # put the stack back in step with the journal
+            self.undo_stack.rebuild([g.label for g in applied], [g.label for g in undone])
+
+        fn = service.undo if what == "undo" else service.redo
+        self.workers.write(what.capitalize(), lambda ctx: fn(), None, failed)
+
+    # -- closing ---------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        drafts = self.page.inspector.draft_count if self.page else 0
+        if drafts:
+            answer = QMessageBox.question(
+                self,
+                "Unsaved edits",
+                f"{drafts} memory edit(s) are not saved. Close anyway and lose them?",
+                QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Discard:
+                event.ignore()
+                return
+        self.workers.wait()  # let queued writes land; nothing a user did is dropped
+        event.accept()
+
+
+def start_window(window: MainWindow, store: str | None, collection: str | None, demo: bool) -> None:
+    """Open what the command line asked for once the event loop runs."""
+    if demo:
+        QTimer.singleShot(0, lambda: window.open_demo(store))
+    else:
+        QTimer.singleShot(0, lambda: window.open_store(store or default_store_dir(), collection))

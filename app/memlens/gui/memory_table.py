@@ -1,0 +1,235 @@
+"""The memory table: a lazy Qt model over the ids the service selected, and its view."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+
+from memlens.core.query import SearchHit
+from memlens.core.record import MemoryRecord, Status
+from memlens.core.service import MemoryService
+from memlens.gui.selection import SelectionModel
+
+PAGE = 1000
+PREVIEW = 240  # characters of text a cell shows; a 10 MB memory must not reach the painter
+
+STATUS_COLOURS = {
+    Status.FLAGGED: QColor("#b45309"),
+    Status.VERIFIED: QColor("#15803d"),
+    Status.ARCHIVED: QColor("#6b7280"),
+    Status.DELETED: QColor("#b91c1c"),
+}
+
+
+def preview(text: str, limit: int = PREVIEW) -> str:
+    head = text[: limit + 1]
+    line = " ".join(head.split())
+    return line if len(line) <= limit and len(text) <= limit else line[:limit].rstrip() + "…"
+
+
+def plain_tooltip(text: str, limit: int = 600) -> str:
+    """Tooltips render rich text; escaping keeps a memory's HTML visible as text."""
+    body = html.escape(text[:limit] + ("…" if len(text) > limit else ""))
+    return f"<div style='white-space: pre-wrap; max-width: 480px'>{body}</div>"
+
+
+COLUMNS = ("Created", "Memory", "User", "Agent", "Session", "Kind", "Status", "Tags")
+
+
+class MemoryTableModel(QAbstractTableModel):
+    """Rows are ids; records are looked up in the service's index when a row is painted.
+
+    Rows appear a page at a time (canFetchMore/fetchMore) so 100,000 memories open at once.
+    """
+
+    def __init__(self, service: MemoryService, parent=None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self._ids: list[str] = []
+        self._scores: dict[str, float] = {}
+        self._shown = 0
+
+    # -- content ---------------------------------------------------------------
+    def set_ids(self, ids: list[str]) -> None:
+        self.beginResetModel()
+        self._ids, self._scores = list(ids), {}
+        self._shown = min(PAGE, len(self._ids))
+        self.endResetModel()
+
+    def set_hits(self, hits: list[SearchHit]) -> None:
+        self.beginResetModel()
+        self._ids = [h.record.id for h in hits]
+        self._scores = {h.record.id: h.score for h in hits}
+        self._shown = len(self._ids)
+        self.endResetModel()
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+    @property
+    def searching(self) -> bool:
+        return bool(self._scores)
+
+    def total(self) -> int:
+        return len(self._ids)
+
+    def id_at(self, row: int) -> str:
+        return self._ids[row]
+
+    def row_of(self, memory_id: str) -> int:
+        try:
+            row = self._ids.index(memory_id)
+        except ValueError:
+            return -1
+        if row >= self._shown:  # make the row exist before a view scrolls to it
+            self.beginInsertRows(QModelIndex(), self._shown, row)
+            self._shown = row + 1
+            self.endInsertRows()
+        return row
+
+    def refresh_rows(self, ids: set[str]) -> None:
+        for row, mid in enumerate(self._ids[: self._shown]):
+            if mid in ids:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
+
+    # -- Qt model --------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else self._shown
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS) + (1 if self._scores else 0)
+
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:
+        return not parent.isValid() and self._shown < len(self._ids)
+
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:
+        more = min(PAGE, len(self._ids) - self._shown)
+        if more > 0:
+            self.beginInsertRows(QModelIndex(), self._shown, self._shown + more - 1)
+            self._shown += more
+            self.endInsertRows()
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        names = (("Score",) if self._scores else ()) + COLUMNS
+        return names[section] if section < len(names) else None
+
+    def record_at(self, row: int) -> MemoryRecord | None:
+        return self.service.get(self._ids[row]) if 0 <= row < len(self._ids) else None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        record = self.record_at(index.row())
+        if record is None:
+            return None
+        column = index.column() - (1 if self._scores else 0)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column < 0:
+                return f"{self._scores.get(record.id, 0.0):.3f}"
+            return self._cell(record, column)
+        if role == Qt.ItemDataRole.ToolTipRole and column == 1:
+            return plain_tooltip(record.text)
+        if role == Qt.ItemDataRole.ForegroundRole and column in (1, 6):
+            colour = STATUS_COLOURS.get(record.status)
+            return QBrush(colour) if colour else None
+        if role == Qt.ItemDataRole.UserRole:
+            return record.id
+        return None
+
+    @staticmethod
+    def _cell(r: MemoryRecord, column: int) -> str:
+        match column:
+            case 0:
+                return r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else ""
+            case 1:
+                return preview(r.text)
+            case 2:
+                return r.user_id or ""
+            case 3:
+                return r.agent_id or ""
+            case 4:
+                return r.session_id or ""
+            case 5:
+                return r.kind
+            case 6:
+                return r.status.value
+            case 7:
+                return ", ".join(r.tags)
+        return ""
+
+
+class MemoryTableView(QTableView):
+    """Shows the model and keeps the shared selection in step, both ways."""
+
+    sig_activated = Signal(str)
+
+    def __init__(self, model: MemoryTableModel, selection: SelectionModel, parent=None) -> None:
+        super().__init__(parent)
+        self.setModel(model)
+        self._model = model
+        self._selection = selection
+        self._syncing = False
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(24)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        model.modelReset.connect(self._apply_widths)
+        self._apply_widths()
+        self.selectionModel().selectionChanged.connect(self._on_view_selection)
+        selection.sig_changed.connect(self._on_shared_selection)
+        self.doubleClicked.connect(lambda idx: self.sig_activated.emit(model.id_at(idx.row())))
+
+    def _apply_widths(self) -> None:
+        header = self.horizontalHeader()
+        offset = 1 if self._model.searching else 0
+        widths = {0: 128, 2: 70, 3: 120, 4: 150, 5: 80, 6: 70, 7: 140}
+        for col, width in widths.items():
+            header.setSectionResizeMode(col + offset, QHeaderView.ResizeMode.Interactive)
+            self.setColumnWidth(col + offset, width)
+        if offset:
+            self.setColumnWidth(0, 60)
+        header.setSectionResizeMode(1 + offset, QHeaderView.ResizeMode.Stretch)
+        self._on_shared_selection(self._selection.ids, self._selection.current, None)
+
+    def _on_view_selection(self, *_args) -> None:
+        if self._syncing:
+            return
+        rows = sorted({i.row() for i in self.selectionModel().selectedRows()})
+        ids = [self._model.id_at(r) for r in rows]
+        current = self.currentIndex()
+        cur = (
+            self._model.id_at(current.row())
+            if current.isValid() and current.row() < self._model.total()
+            else None
+        )
+        self._selection.set(ids, cur if cur in ids else None, source=self)
+
+    def _on_shared_selection(self, ids: list, current: str, source: object) -> None:
+        if source is self:
+            return
+        self._syncing = True
+        try:
+            sel = self.selectionModel()
+            sel.clearSelection()
+            flags = sel.SelectionFlag.Select | sel.SelectionFlag.Rows
+            for mid in ids:
+                row = self._model.row_of(mid)
+                if row >= 0:
+                    sel.select(self._model.index(row, 0), flags)
+            row = self._model.row_of(current) if current else -1
+            if row >= 0:
+                sel.setCurrentIndex(self._model.index(row, 0), sel.SelectionFlag.NoUpdate)
+                self.scrollTo(self._model.index(row, 0))
+        finally:
+            self._syncing = False

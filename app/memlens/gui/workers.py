@@ -1,0 +1,153 @@
+"""Slow work off the GUI thread: one helper, progress through signals, cancellable.
+
+Reads run on a shared pool; writes run one at a time in order on their own lane, so an
+edit, its undo and its redo reach the store in the order the user made them. A `TaskSlot`
+holds one task per purpose (search, load): starting a new one cancels the old, and the
+old one's result is dropped (Orange's rule).
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+
+class Cancelled(Exception):
+    pass
+
+
+class TaskContext:
+    """What a running function may use: report progress, and learn it was cancelled."""
+
+    def __init__(self, task: Task) -> None:
+        self._task = task
+        self._last: tuple[int, int] | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self._task.cancelled
+
+    def check(self) -> None:
+        if self._task.cancelled:
+            raise Cancelled
+
+    def progress(self, done: int, total: int) -> None:
+        self.check()
+        # Emit only when the shown percentage moves: a signal per item would flood the GUI.
+        pct = (done * 100 // total) if total else 0
+        if self._last is None or pct != self._last[0] or done == total:
+            self._last = (pct, total)
+            self._task.sig_progress.emit(done, total)
+
+
+class Task(QObject):
+    sig_progress = Signal(int, int)
+    sig_done = Signal(object)
+    sig_failed = Signal(str)
+    sig_finished = Signal()
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.label = label
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class _Runnable(QRunnable):
+    def __init__(self, task: Task, fn: Callable[[TaskContext], Any]) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._task = task
+        self._fn = fn
+
+    def run(self) -> None:
+        task = self._task
+        try:
+            if task.cancelled:
+                return
+            result = self._fn(TaskContext(task))
+            if not task.cancelled:
+                task.sig_done.emit(result)
+        except Cancelled:
+            pass
+        except Exception as exc:  # shown to the user, never swallowed
+            traceback.print_exc()
+            if not task.cancelled:
+                task.sig_failed.emit(f"{task.label}: {exc}")
+        finally:
+            task.sig_finished.emit()
+
+
+class Workers(QObject):
+    """The application's background lanes; emits busy state for the status bar."""
+
+    sig_busy = Signal(str, int, int)  # label, done, total (total 0: indeterminate)
+    sig_idle = Signal()
+    sig_error = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._reads = QThreadPool(self)
+        self._reads.setMaxThreadCount(2)
+        self._writes = QThreadPool(self)
+        self._writes.setMaxThreadCount(1)
+        self._running: list[Task] = []
+
+    def _start(
+        self,
+        pool: QThreadPool,
+        label: str,
+        fn: Callable[[TaskContext], Any],
+        on_done: Callable[[Any], None] | None,
+        on_error: Callable[[str], None] | None,
+    ) -> Task:
+        task = Task(label)
+        self._running.append(task)
+        if on_done:
+            task.sig_done.connect(on_done)
+        task.sig_failed.connect(on_error or self.sig_error.emit)
+        task.sig_progress.connect(lambda d, t: self.sig_busy.emit(label, d, t))
+        task.sig_finished.connect(lambda: self._finished(task))
+        self.sig_busy.emit(label, 0, 0)
+        pool.start(_Runnable(task, fn))
+        return task
+
+    def _finished(self, task: Task) -> None:
+        if task in self._running:
+            self._running.remove(task)
+        if self._running:
+            last = self._running[-1]
+            self.sig_busy.emit(last.label, 0, 0)
+        else:
+            self.sig_idle.emit()
+
+    def read(self, label, fn, on_done=None, on_error=None) -> Task:
+        return self._start(self._reads, label, fn, on_done, on_error)
+
+    def write(self, label, fn, on_done=None, on_error=None) -> Task:
+        return self._start(self._writes, label, fn, on_done, on_error)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._running)
+
+    def wait(self, msecs: int = 30000) -> bool:
+        return self._reads.waitForDone(msecs) and self._writes.waitForDone(msecs)
+
+
+class TaskSlot:
+    """One task at a time for one purpose; a new one cancels the previous."""
+
+    def __init__(self) -> None:
+        self.task: Task | None = None
+
+    def replace(self, task: Task) -> Task:
+        if self.task is not None:
+            self.task.cancel()
+        self.task = task
+        return task
