@@ -31,6 +31,15 @@ _SAMPLE = 20
 
 def _check_directory(path: Path, create: bool) -> None:
     """Refuse, with a message a person can act on, anything that is not a Chroma store."""
+    try:
+        _check_directory_entries(path, create)
+    except PermissionError:
+        raise StoreError(f"Cannot read {path}: permission denied.") from None
+    except OSError as exc:
+        raise StoreError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+
+
+def _check_directory_entries(path: Path, create: bool) -> None:
     if path.exists() and not path.is_dir():
         raise StoreError(
             f"{path} is a file, not a store folder. Choose the folder that holds chroma.sqlite3."
@@ -67,7 +76,7 @@ class ChromaBackend:
 
     @classmethod
     def open_path(cls, path: str | os.PathLike[str], create: bool = True) -> ChromaBackend:
-        p = Path(path).expanduser().resolve()
+        p = Path(path).expanduser().absolute()
         _check_directory(p, create)
         try:
             p.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,9 @@
 """Store profiles: how each library lays a memory out in Chroma, mapped both ways.
 
 A profile turns (id, document, metadata) into a `MemoryRecord` and back. Keys a profile
-does not own land in `record.extra` and are written back untouched. Fields the owner's
-layout has no place for are written as `memlens_<field>` keys, and only when they differ
-from the default, so a store MemLens never annotated stays byte-for-byte the owner's.
+does not own land in `record.extra` and are written back untouched. Annotations the
+owner's layout has no place for (a flag, tags) are written as `memlens_<field>` keys, only
+when a user set them, so a store MemLens never annotated stays the owner's to the key.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ PREFIX = "memlens_"
 HOUSEKEEPING_COLLECTIONS = frozenset({"mem0migrations"})
 
 _TIME_FIELDS = ("created_at", "updated_at", "valid_from", "valid_to")
+# Bumped by MemLens on every change; where the owner has no key for them they are not
+# written, or every edit would leak MemLens bookkeeping into the owner's metadata.
+_AUTOMATIC = frozenset({"version", "created_at", "updated_at"})
 _DEFAULTS: dict[str, Any] = {
     "kind": "semantic",
     "user_id": None,
@@ -148,7 +151,7 @@ class StoreProfile:
         for name, default in _DEFAULTS.items():
             value = getattr(record, name)
             owned = name in self.field_keys
-            if not owned and value == default:
+            if not owned and (value == default or name in _AUTOMATIC):
                 continue
             meta_value = _to_meta_value(name, value)
             if meta_value is not None:

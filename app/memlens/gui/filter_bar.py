@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QDateTime, Qt, QTimer, Signal
+from PySide6.QtCore import QDateTime, QTimer, QTimeZone, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -132,7 +132,7 @@ class FilterBar(QWidget):
         for edit, value in ((self.since, first), (self.until, last)):
             if value is not None:
                 edit.blockSignals(True)
-                edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(value.timestamp()), Qt.TimeSpec.UTC))
+                edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(value.timestamp()), QTimeZone.utc()))
                 edit.blockSignals(False)
 
     def current_filter(self) -> Filter:

@@ -184,13 +184,13 @@ class MemoryTableView(QTableView):
         self.verticalHeader().setDefaultSectionSize(24)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        model.modelReset.connect(self._apply_widths)
-        self._apply_widths()
+        model.modelReset.connect(self._on_reset)
+        self._on_reset()
         self.selectionModel().selectionChanged.connect(self._on_view_selection)
         selection.sig_changed.connect(self._on_shared_selection)
         self.doubleClicked.connect(lambda idx: self.sig_activated.emit(model.id_at(idx.row())))
 
-    def _apply_widths(self) -> None:
+    def _on_reset(self) -> None:
         header = self.horizontalHeader()
         offset = 1 if self._model.searching else 0
         widths = {0: 128, 2: 70, 3: 120, 4: 150, 5: 80, 6: 70, 7: 140}
@@ -200,6 +200,9 @@ class MemoryTableView(QTableView):
         if offset:
             self.setColumnWidth(0, 60)
         header.setSectionResizeMode(1 + offset, QHeaderView.ResizeMode.Stretch)
+        # New rows: start at the top (best hits, newest memories) unless the current
+        # memory is among them, in which case the selection sync scrolls to it.
+        self.scrollToTop()
         self._on_shared_selection(self._selection.ids, self._selection.current, None)
 
     def _on_view_selection(self, *_args) -> None:

@@ -1,0 +1,73 @@
+"""Render the documentation screenshots offscreen from a fresh demo store.
+
+    .venv/bin/python docs/make_screenshots.py        # writes docs/screenshots/*.png
+
+Uses a throw-away data folder, so the user's own stores are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+OUT = Path(__file__).resolve().parent / "screenshots"
+
+
+def main() -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="memlens-shots-"))
+    os.environ["MEMLENS_DATA_DIR"] = str(tmp / "data")
+    from PySide6.QtCore import QSettings
+
+    from memlens.core.record import Status
+    from memlens.gui.app import make_app
+    from memlens.gui.main_window import MainWindow
+
+    app = make_app()
+    window = MainWindow(settings=QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
+    window.resize(1500, 880)
+    window.show()
+
+    def settle(condition=lambda: True, timeout: float = 120.0) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and not (condition() and not window.workers.busy):
+            app.processEvents()
+            time.sleep(0.02)
+        for _ in range(20):
+            app.processEvents()
+
+    window.open_demo()
+    settle(lambda: window.page is not None)
+    page = window.page
+    service = page.service
+    # A little real curation so the history has something to show.
+    target = "demo-0143"  # a planted hallucination: a flight nobody booked
+    service.set_status([target], Status.FLAGGED, reason="source turns only say 'someday'")
+    service.edit(
+        target, text="Alice would like to visit Japan someday; nothing is booked.", reason="matches source"
+    )
+    settle()
+    page.selection.set([target])
+    settle()
+    OUT.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(OUT / "main-window.png"))
+    page.inspector.tabs.setCurrentIndex(3)
+    settle()
+    window.grab().save(str(OUT / "inspector-history.png"))
+    page.inspector.tabs.setCurrentIndex(1)
+    settle()
+    window.grab().save(str(OUT / "inspector-metadata.png"))
+    page.inspector.tabs.setCurrentIndex(0)
+    page.filter_bar.search.setText("food allergies")
+    settle(lambda: page.model.searching)
+    window.grab().save(str(OUT / "semantic-search.png"))
+    print(f"wrote {len(list(OUT.glob('*.png')))} screenshots to {OUT}")
+    window.workers.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

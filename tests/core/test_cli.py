@@ -1,0 +1,129 @@
+"""The `memlens` command as a user types it: real processes, real stores."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from memlens.core.jsonl import parse_jsonl
+
+
+def memlens(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "memlens", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+    )
+
+
+GOOD = [
+    {
+        "id": "a1",
+        "text": "Alice likes green tea",
+        "user_id": "alice",
+        "created_at": "2026-01-02T10:00:00+00:00",
+    },
+    {"text": "Bob runs on Sundays", "user_id": "bob", "tags": ["sport"], "extra": {"origin": "crm"}},
+]
+
+
+def write_lines(path, lines):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("command", ["stats", "import", "export", "demo"])
+def test_every_command_has_help(command):
+    out = memlens(command, "--help")
+    assert out.returncode == 0
+    assert "--store" in out.stdout
+
+
+def test_import_stats_export_round_trip(tmp_path):
+    store = tmp_path / "store"
+    src = write_lines(tmp_path / "in.jsonl", [json.dumps(x) for x in GOOD])
+    out = memlens("import", str(src), "--store", str(store))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Imported 2 memories into 'memories'."
+
+    stats = memlens("stats", "--store", str(store), "--json")
+    info = json.loads(stats.stdout)["collections"]
+    assert [(c["name"], c["count"], c["profile"], c["dimension"]) for c in info] == [
+        ("memories", 2, "native", 384)
+    ]
+    table = memlens("stats", "--store", str(store)).stdout
+    assert "memories" in table and "MemLens" in table and "384" in table
+
+    exported = memlens("export", "--format", "jsonl", "--store", str(store), "--collection", "memories")
+    records = parse_jsonl(exported.stdout.splitlines()).records
+    # Oldest first; the line without a time was stamped when it was imported.
+    assert [r.text for r in records] == ["Alice likes green tea", "Bob runs on Sundays"]
+    by_text = {r.text: r for r in records}
+    assert by_text["Bob runs on Sundays"].extra == {"origin": "crm"}
+    assert by_text["Bob runs on Sundays"].tags == ("sport",)
+    assert by_text["Alice likes green tea"].id == "a1"
+
+
+def test_malformed_lines_are_reported_by_number_and_nothing_is_imported(tmp_path):
+    store = tmp_path / "store"
+    src = write_lines(
+        tmp_path / "bad.jsonl",
+        [
+            json.dumps(GOOD[0]),
+            '{"text": "unterminated',
+            json.dumps({"id": "x", "text": "ok", "status": "bogus"}),
+            json.dumps({"id": "y"}),
+            json.dumps(GOOD[1]),
+        ],
+    )
+    out = memlens("import", str(src), "--store", str(store))
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert lines[0].startswith(f"{src}:line 2: not valid JSON")
+    assert lines[1].startswith(f"{src}:line 3: field 'status' must be one of")
+    assert lines[2] == f"{src}:line 4: field 'text' must be a string"
+    assert lines[-1].startswith("memlens: 3 bad line(s)") and "nothing was imported" in lines[-1]
+    assert not store.exists()
+
+    partial = memlens("import", str(src), "--store", str(store), "--skip-invalid")
+    assert partial.returncode == 0
+    assert partial.stdout.strip() == "Imported 2 memories into 'memories', skipped 3 bad line(s)."
+
+
+def test_errors_are_one_clear_line_with_nonzero_exit(tmp_path):
+    (tmp_path / "junk.txt").write_text("x")
+    out = memlens("stats", "--store", str(tmp_path))
+    assert out.returncode == 1
+    assert out.stderr.count("\n") == 1 and "is not a Chroma store" in out.stderr
+    missing = memlens("export", "--store", str(tmp_path / "nowhere"))
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    no_file = memlens("import", str(tmp_path / "none.jsonl"), "--store", str(tmp_path / "s"))
+    assert no_file.returncode == 1 and "is not a file" in no_file.stderr
+
+
+def test_without_a_display_the_window_explains_how_to_run_headless():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    out = subprocess.run(
+        [sys.executable, "-m", "memlens"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 1
+    assert "no display found" in out.stderr and "QT_QPA_PLATFORM=offscreen" in out.stderr
+
+
+def test_demo_command_creates_the_demo_once(tmp_path):
+    store = tmp_path / "store"
+    first = memlens("demo", "--store", str(store))
+    assert first.returncode == 0, first.stderr
+    assert "324 memories" in first.stdout
+    again = memlens("demo", "--store", str(store))
+    assert "324 memories" in again.stdout
+    assert (
+        json.loads(memlens("stats", "--store", str(store), "--json").stdout)["collections"][0]["count"] == 324
+    )
