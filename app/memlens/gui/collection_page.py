@@ -43,8 +43,9 @@ class CollectionPage(QWidget):
         left_layout.addWidget(self.table, 1)
         splitter.addWidget(left)
         splitter.addWidget(self.inspector)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([640, 360])  # proportions; the table gets the larger share
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)

@@ -74,7 +74,7 @@ class FilterBar(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.mode)
-        row = QHBoxLayout()
+        pickers = QHBoxLayout()
         for label, widget in (
             ("User", self.user),
             ("Agent", self.agent),
@@ -82,25 +82,27 @@ class FilterBar(QWidget):
             ("Kind", self.kind),
             ("Show", self.status),
         ):
-            row.addWidget(QLabel(label))
-            row.addWidget(widget)
-        row.addSpacing(8)
-        row.addWidget(self.since_on)
-        row.addWidget(self.since)
-        row.addWidget(self.until_on)
-        row.addWidget(self.until)
-        row.addStretch(1)
-        row.addWidget(self.count)
+            pickers.addWidget(QLabel(label))
+            pickers.addWidget(widget, 1)
+        times = QHBoxLayout()
+        times.addWidget(self.since_on)
+        times.addWidget(self.since)
+        times.addWidget(self.until_on)
+        times.addWidget(self.until)
+        times.addStretch(1)
+        times.addWidget(self.count)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 2)
         layout.addLayout(top)
-        layout.addLayout(row)
+        layout.addLayout(pickers)
+        layout.addLayout(times)
 
     def _combo(self, name: str) -> QComboBox:
         combo = QComboBox()
         combo.setToolTip(f"Only memories with this {name.lower()}")
-        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        combo.setMinimumContentsLength(8)
+        # Sessions can number in the hundreds: size by a fixed length, not by the longest.
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(6)
         combo.addItem(ANY)
         combo.currentIndexChanged.connect(self._emit_filter)
         return combo

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -86,6 +87,8 @@ class Inspector(QWidget):
         self.title = QLabel("No memory selected")
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.title.setObjectName("inspectorTitle")
+        # Long ids (Mem0 uses UUIDs) must not set the window's minimum width.
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_memory_tab(), "Memory")
         self.metadata = QTableWidget(0, 2)
@@ -121,6 +124,7 @@ class Inspector(QWidget):
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.times = QLabel()
         self.times.setTextFormat(Qt.TextFormat.PlainText)
+        self.times.setWordWrap(True)
         for w in (self.user, self.agent, self.session, self.tags):
             w.textEdited.connect(self._on_edited)
         self.kind.currentTextChanged.connect(self._on_edited)
@@ -149,18 +153,21 @@ class Inspector(QWidget):
         self.delete_button.clicked.connect(lambda: self._status(Status.DELETED))
         self.restore_button = QPushButton("Restore")
         self.restore_button.clicked.connect(lambda: self._status(Status.ACTIVE))
-        buttons = QHBoxLayout()
+        edits = QHBoxLayout()
         for b in (self.save_button, self.revert_button):
-            buttons.addWidget(b)
-        buttons.addStretch(1)
+            edits.addWidget(b)
+        edits.addStretch(1)
+        verdicts = QHBoxLayout()
         for b in (self.flag_button, self.verify_button, self.delete_button, self.restore_button):
-            buttons.addWidget(b)
+            verdicts.addWidget(b)
+        verdicts.addStretch(1)
 
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.addWidget(self.text, 3)
         layout.addLayout(form)
-        layout.addLayout(buttons)
+        layout.addLayout(edits)
+        layout.addLayout(verdicts)
         return page
 
     def _build_history_tab(self) -> QWidget:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import ClassVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -190,16 +191,34 @@ class MemoryTableView(QTableView):
         selection.sig_changed.connect(self._on_shared_selection)
         self.doubleClicked.connect(lambda idx: self.sig_activated.emit(model.id_at(idx.row())))
 
-    def _on_reset(self) -> None:
-        header = self.horizontalHeader()
+    # Columns with short, fixed-size content keep their width; agent, session and tags
+    # shrink (to half) before the Memory column drops below MEMORY_SHARE of the table.
+    FIXED: ClassVar[dict[int, int]] = {0: 128, 2: 64, 5: 84, 6: 70}
+    FLEXIBLE: ClassVar[dict[int, int]] = {3: 116, 4: 140, 7: 120}
+    SCORE_WIDTH = 58
+    MEMORY_SHARE = 0.45
+
+    def _fit_columns(self) -> None:
         offset = 1 if self._model.searching else 0
-        widths = {0: 128, 2: 70, 3: 120, 4: 150, 5: 80, 6: 70, 7: 140}
+        avail = self.viewport().width() - (self.SCORE_WIDTH if offset else 0)
+        room = avail * (1 - self.MEMORY_SHARE) - sum(self.FIXED.values())
+        scale = min(1.0, max(0.5, room / sum(self.FLEXIBLE.values())))
+        widths = {**self.FIXED, **{c: int(w * scale) for c, w in self.FLEXIBLE.items()}}
         for col, width in widths.items():
-            header.setSectionResizeMode(col + offset, QHeaderView.ResizeMode.Interactive)
             self.setColumnWidth(col + offset, width)
         if offset:
-            self.setColumnWidth(0, 60)
-        header.setSectionResizeMode(1 + offset, QHeaderView.ResizeMode.Stretch)
+            self.setColumnWidth(0, self.SCORE_WIDTH)
+        self.setColumnWidth(1 + offset, max(160, avail - sum(widths.values())))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _on_reset(self) -> None:
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        self._fit_columns()
         # New rows: start at the top (best hits, newest memories) unless the current
         # memory is among them, in which case the selection sync scrolls to it.
         self.scrollToTop()
