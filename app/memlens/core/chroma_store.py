@@ -217,6 +217,29 @@ class ChromaMemoryStore:
         )
         return [VectorHit(i, float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
 
+    def query_many(self, embeddings: np.ndarray, k: int) -> list[list[VectorHit]]:
+        """Nearest neighbours of many vectors in one call to the index."""
+        if k <= 0 or not len(embeddings):
+            return []
+        got = self._col.query(
+            query_embeddings=np.asarray(embeddings, dtype=np.float32), n_results=k, include=["distances"]
+        )
+        return [
+            [VectorHit(i, float(d)) for i, d in zip(ids, dists, strict=True)]
+            for ids, dists in zip(got["ids"], got["distances"], strict=True)
+        ]
+
+    def embeddings(self, ids: Sequence[str]) -> np.ndarray:
+        """Vectors for `ids`, in that order (rows of zeros for ids the store lacks)."""
+        if not ids:
+            return np.zeros((0, self.dimension or 0), dtype=np.float32)
+        got = self._col.get(ids=list(ids), include=["embeddings"])
+        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+        dim = self.dimension or 0
+        return np.stack(
+            [np.asarray(by_id[i], dtype=np.float32) if i in by_id else np.zeros(dim, np.float32) for i in ids]
+        )
+
     def upsert(self, items: Sequence[StoredMemory]) -> None:
         """Write whole records: keys a record no longer has are removed, not merged."""
         if not items:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from pathlib import Path
 
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from memlens.core.graph import to_graphml
+from memlens.core.graph_scene import GraphScene, compute_scene
 from memlens.core.query import Filter, SearchHit
 from memlens.core.record import Status
 from memlens.core.service import Change, MemoryService
+from memlens.core.workspace import data_dir
 from memlens.gui.bridge import ServiceBridge
 from memlens.gui.filter_bar import KEYWORD, FilterBar
+from memlens.gui.graph_view import GraphView
 from memlens.gui.inspector import Inspector
+from memlens.gui.layout import stacked
 from memlens.gui.memory_table import MemoryTableModel, MemoryTableView
 from memlens.gui.selection import SelectionModel
 from memlens.gui.workers import TaskSlot, Workers
@@ -29,19 +36,28 @@ class CollectionPage(QWidget):
         self.selection = SelectionModel(self)
         self.bridge = ServiceBridge(service, self)
         self._query_slot = TaskSlot()
+        self._scene_slot = TaskSlot()
+        self._scene_stale = True
+        self.scene: GraphScene | None = None
         self._search = ("", KEYWORD)
 
         self.filter_bar = FilterBar()
         self.model = MemoryTableModel(service, self)
         self.table = MemoryTableView(self.model, self.selection)
         self.inspector = Inspector(service, self.selection)
+        self.graph_view = GraphView(self.selection, "graph")
+        self.map_view = GraphView(self.selection, "map")
+        self.views = QTabWidget()
+        self.views.setDocumentMode(True)
+        self.views.addTab(self.table, "Table")
+        self.views.addTab(self.graph_view, "Graph")
+        self.views.addTab(self.map_view, "Semantic map")
+        self.views.currentChanged.connect(lambda _i: self._ensure_scene())
+        for view in (self.graph_view, self.map_view):
+            view.sig_export.connect(self._ask_export)
+            view.sig_rebuild.connect(lambda: self._ensure_scene(force=True))
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.filter_bar)
-        left_layout.addWidget(self.table, 1)
-        splitter.addWidget(left)
+        splitter.addWidget(stacked(self.filter_bar, self.views))
         splitter.addWidget(self.inspector)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 1)
@@ -75,6 +91,11 @@ class CollectionPage(QWidget):
         """Run the current filter or search off the GUI thread; the newest request wins."""
         flt = self.current_filter()
         text, mode = self._search
+        graph_filter = self.filter_bar.current_filter()
+        if graph_filter != getattr(self, "_graph_filter", None):
+            self._graph_filter = graph_filter
+            self._scene_stale = True
+            self._ensure_scene()
         if text and mode != KEYWORD:
             task = self.workers.read(
                 "Searching", lambda ctx: self.service.semantic_search(text, SEARCH_K, flt), self._show_hits
@@ -85,11 +106,58 @@ class CollectionPage(QWidget):
 
     def _show_ids(self, ids: list[str]) -> None:
         self.model.set_ids(ids)
+        self._set_highlight(set(ids) if self._search[0] else None)
         self._after_rows()
 
     def _show_hits(self, hits: list[SearchHit]) -> None:
         self.model.set_hits(hits)
+        self._set_highlight({h.record.id for h in hits})
         self._after_rows()
+
+    def _set_highlight(self, ids: set[str] | None) -> None:
+        for view in (self.graph_view, self.map_view):
+            view.set_highlight(ids)
+
+    # -- graph and map ---------------------------------------------------------
+    def _ensure_scene(self, force: bool = False) -> None:
+        """(Re)build the graph scene when a graph view is showing and the data moved on."""
+        if self.views.currentIndex() == 0 or not (self._scene_stale or force):
+            return
+        self._scene_stale = False
+        ids = self.service.select(self._graph_filter)
+        task = self.workers.read(
+            "Building graph",
+            lambda ctx: compute_scene(self.service, ids, cache_root=data_dir(), progress=ctx.progress),
+            self._show_scene,
+        )
+        self._scene_slot.replace(task)
+
+    def _show_scene(self, scene: GraphScene) -> None:
+        self.scene = scene
+        for view in (self.graph_view, self.map_view):
+            view.set_scene(scene)
+
+    def _ask_export(self, fmt: str) -> None:
+        filters = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "graphml": "GraphML (*.graphml)"}
+        name = f"{self.service.store.collection}-{'map' if self.views.currentIndex() == 2 else 'graph'}.{fmt}"
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {fmt.upper()}", name, filters[fmt])
+        if path:
+            self.export(fmt, Path(path))
+
+    def export(self, fmt: str, path: Path) -> None:
+        """Write the showing view as PNG/SVG, or the graph as GraphML (opens in Gephi)."""
+        import pyqtgraph.exporters as exporters
+
+        view = self.map_view if self.views.currentIndex() == 2 else self.graph_view
+        if fmt == "graphml":
+            if self.scene is not None:
+                to_graphml(self.scene.graph, {r.id: r for r in self.scene.records}, str(path))
+            return
+        exporter_cls = exporters.SVGExporter if fmt == "svg" else exporters.ImageExporter
+        exporter = exporter_cls(view.plot.getPlotItem())
+        if fmt == "png":
+            exporter.parameters()["width"] = max(view.plot.width() * 2, 1200)
+        exporter.export(str(path))
 
     def _after_rows(self) -> None:
         shown = self.model.total()
@@ -132,6 +200,8 @@ class CollectionPage(QWidget):
 
     def _on_service_change(self, change: Change) -> None:
         changed = set(change.ids)
+        self._scene_stale = True
+        self._ensure_scene()
         self.model.refresh_rows(changed)
         self.inspector.refresh(changed)
         self.refresh_facets()

@@ -1,0 +1,224 @@
+"""The memory graph (networkx): memories as nodes, typed edges, communities, centrality.
+
+Edge types:
+  link      the memory's explicit `links`
+  merge     merge lineage: a merged memory to each memory it was made from
+  session   consecutive memories (by time) of one session
+  entity    consecutive memories (by time) that name the same entity
+  tag       consecutive memories (by time) that carry the same tag
+  semantic  each memory to its k nearest neighbours above a similarity threshold,
+            asked of the vector index in batches (never an n-by-n matrix)
+
+Shared entities and tags are chained in time order rather than joined all-to-all: a tag on
+5,000 memories gives 4,999 edges, not 12 million, and the chain still connects them.
+Optional extra nodes (entity, tag, session, agent) join each memory to a node of its own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+import networkx as nx
+import numpy as np
+
+from memlens.core.entities import extract_entities
+from memlens.core.record import MemoryRecord
+from memlens.core.store import MemoryStore
+
+EDGE_TYPES = ("link", "merge", "session", "entity", "tag", "semantic")
+NODE_KINDS = ("entity", "tag", "session", "agent")
+_BATCH = 256
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class GraphOptions:
+    edge_types: frozenset[str] = frozenset(EDGE_TYPES)
+    node_kinds: frozenset[str] = frozenset()
+    knn_k: int = 5
+    knn_threshold: float = 0.5  # cosine similarity a semantic edge needs
+
+
+@dataclass
+class MemoryGraph:
+    """A networkx graph plus flat arrays the views draw from.
+
+    `nodes` lists memory ids first (in `records` order), then extra nodes ("entity:Maya").
+    `edges[type]` is an (m, 2) array of indices into `nodes`.
+    """
+
+    graph: nx.Graph
+    nodes: list[str]
+    memory_count: int
+    edges: dict[str, np.ndarray]
+    communities: dict[str, int] = field(default_factory=dict)
+
+    def index(self) -> dict[str, int]:
+        return {n: i for i, n in enumerate(self.nodes)}
+
+    def degree(self) -> np.ndarray:
+        return np.array([self.graph.degree(n) for n in self.nodes], dtype=np.float32)
+
+    def neighbourhood(self, node: str, hops: int) -> set[str]:
+        if node not in self.graph:
+            return set()
+        return set(nx.single_source_shortest_path_length(self.graph, node, cutoff=hops))
+
+
+def merged_from(record: MemoryRecord) -> list[str]:
+    """Ids a memory was merged from (kept in `source`, or by other tools in `extra`)."""
+    value = record.source.get("merged_from") or record.extra.get("merged_from") or []
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+def _chain(groups: dict[str, list[int]], order: np.ndarray) -> list[tuple[int, int]]:
+    pairs = []
+    for members in groups.values():
+        if len(members) > 1:
+            ranked = sorted(members, key=lambda i: order[i])
+            pairs.extend(pairwise(ranked))
+    return pairs
+
+
+def semantic_pairs(
+    store: MemoryStore,
+    ids: Sequence[str],
+    k: int,
+    threshold: float,
+    progress: Progress | None = None,
+) -> list[tuple[int, int, float]]:
+    """(i, j, cosine similarity) for each memory's k nearest neighbours above `threshold`."""
+    index = {m: i for i, m in enumerate(ids)}
+    seen: dict[tuple[int, int], float] = {}
+    for start in range(0, len(ids), _BATCH):
+        batch = list(ids[start : start + _BATCH])
+        vectors = store.embeddings(batch)
+        hits = store.query_many(vectors, k + 1)
+        neighbour_ids = sorted({h.id for row in hits for h in row if h.id in index})
+        neighbour_vecs = dict(zip(neighbour_ids, store.embeddings(neighbour_ids), strict=True))
+        for row_id, vec, row in zip(batch, vectors, hits, strict=True):
+            i = index[row_id]
+            norm = float(np.linalg.norm(vec)) or 1.0
+            for hit in row:
+                j = index.get(hit.id)
+                if j is None or j == i:
+                    continue
+                other = neighbour_vecs[hit.id]
+                sim = float(vec @ other) / (norm * (float(np.linalg.norm(other)) or 1.0))
+                if sim >= threshold:
+                    seen[(min(i, j), max(i, j))] = sim
+        if progress:
+            progress(min(start + _BATCH, len(ids)), len(ids))
+    return [(i, j, s) for (i, j), s in seen.items()]
+
+
+def build_graph(
+    records: Sequence[MemoryRecord],
+    store: MemoryStore | None = None,
+    options: GraphOptions = GraphOptions(),
+    progress: Progress | None = None,
+) -> MemoryGraph:
+    ids = [r.id for r in records]
+    index = {m: i for i, m in enumerate(ids)}
+    order = np.array([r.created_at.timestamp() if r.created_at else 0.0 for r in records])
+    pairs: dict[str, list[tuple[int, int]]] = {t: [] for t in EDGE_TYPES}
+    weights: dict[tuple[int, int], float] = {}
+
+    if "link" in options.edge_types:
+        for i, r in enumerate(records):
+            pairs["link"].extend((i, index[t]) for t in r.links if t in index and index[t] != i)
+    if "merge" in options.edge_types:
+        for i, r in enumerate(records):
+            pairs["merge"].extend((i, index[s]) for s in merged_from(r) if s in index)
+    entities = [extract_entities(r.text) for r in records]
+    groups: dict[str, dict[str, list[int]]] = {k: defaultdict(list) for k in NODE_KINDS}
+    for i, r in enumerate(records):
+        if r.session_id:
+            groups["session"][r.session_id].append(i)
+        if r.agent_id:
+            groups["agent"][r.agent_id].append(i)
+        for t in r.tags:
+            groups["tag"][t].append(i)
+        for e in entities[i]:
+            groups["entity"][e].append(i)
+    for kind in ("session", "entity", "tag"):
+        if kind in options.edge_types:
+            pairs[kind] = _chain(groups[kind], order)
+    if "semantic" in options.edge_types and store is not None and len(ids) > 1:
+        for i, j, sim in semantic_pairs(store, ids, options.knn_k, options.knn_threshold, progress):
+            pairs["semantic"].append((i, j))
+            weights[(i, j)] = sim
+
+    nodes = list(ids)
+    for kind in NODE_KINDS:
+        if kind in options.node_kinds:
+            for name, members in sorted(groups[kind].items()):
+                nodes.append(f"{kind}:{name}")
+                pairs.setdefault(f"{kind}-member", []).extend((m, len(nodes) - 1) for m in members)
+
+    graph = nx.Graph()
+    graph.add_nodes_from(ids, node="memory")
+    for n in nodes[len(ids) :]:
+        kind, name = n.split(":", 1)
+        graph.add_node(n, node=kind, label=name)
+    edges: dict[str, np.ndarray] = {}
+    for etype, plist in pairs.items():
+        unique = sorted({(min(a, b), max(a, b)) for a, b in plist if a != b})
+        edges[etype] = np.array(unique, dtype=np.int64).reshape(-1, 2)
+        for a, b in unique:
+            u, v = nodes[a], nodes[b]
+            if graph.has_edge(u, v):
+                graph[u][v]["types"] += f",{etype}"
+            else:
+                graph.add_edge(u, v, types=etype, weight=weights.get((a, b), 1.0))
+    return MemoryGraph(graph, nodes, len(ids), edges, communities(graph, ids))
+
+
+def communities(graph: nx.Graph, memory_ids: Sequence[str], seed: int = 7) -> dict[str, int]:
+    """Louvain communities over memory nodes, largest first (0 is the biggest)."""
+    sub = graph.subgraph(memory_ids)
+    if sub.number_of_edges() == 0:
+        return {m: 0 for m in memory_ids}
+    groups = nx.community.louvain_communities(sub, weight="weight", seed=seed)
+    groups = sorted(groups, key=len, reverse=True)
+    return {m: n for n, members in enumerate(groups) for m in members}
+
+
+def centrality(mg: MemoryGraph) -> np.ndarray:
+    """PageRank per node (fast on large sparse graphs), aligned with `mg.nodes`."""
+    if mg.graph.number_of_edges() == 0:
+        return np.full(len(mg.nodes), 1.0 / max(len(mg.nodes), 1), dtype=np.float32)
+    rank = nx.pagerank(mg.graph, weight="weight")
+    return np.array([rank[n] for n in mg.nodes], dtype=np.float32)
+
+
+def to_graphml(mg: MemoryGraph, records: dict[str, MemoryRecord], path: str) -> None:
+    """Write a GraphML file Gephi opens: node text, owner, kind, status, community."""
+    out = nx.Graph()
+    for n in mg.nodes:
+        r = records.get(n)
+        if r is None:
+            attrs = dict(mg.graph.nodes[n])
+            out.add_node(n, label=str(attrs.get("label", n)), node=str(attrs.get("node", "")))
+            continue
+        out.add_node(
+            n,
+            label=r.text[:120],
+            node="memory",
+            kind=r.kind,
+            user=r.user_id or "",
+            agent=r.agent_id or "",
+            session=r.session_id or "",
+            status=r.status.value,
+            created=r.created_at.isoformat() if r.created_at else "",
+            community=int(mg.communities.get(n, -1)),
+        )
+    for u, v, data in mg.graph.edges(data=True):
+        out.add_edge(u, v, types=data["types"], weight=float(data["weight"]))
+    nx.write_graphml(out, path)

@@ -1,0 +1,145 @@
+"""Node positions for the graph and the semantic map, cached per store and collection.
+
+The semantic map projects embeddings to 2-D (PCA by default, UMAP when the package is
+installed and asked for). The graph uses a force-directed layout for small graphs, seeded
+from the map so related memories start near each other; above FORCE_LIMIT nodes the map
+positions are used as they are (spring layouts are quadratic per step).
+
+New or edited memories are placed without recomputing everything: on the map by the saved
+projection, in the graph at the mean position of their already placed neighbours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+FORCE_LIMIT = 3000
+CACHE_VERSION = 1
+
+
+@dataclass
+class Projection:
+    """A fitted linear projection (PCA) that can place new vectors later."""
+
+    mean: np.ndarray
+    components: np.ndarray  # (2, dim)
+    scale: float
+
+    def apply(self, vectors: np.ndarray) -> np.ndarray:
+        if not len(vectors):
+            return np.zeros((0, 2), dtype=np.float32)
+        return ((vectors - self.mean) @ self.components.T / self.scale).astype(np.float32)
+
+
+def fit_pca(vectors: np.ndarray, sample: int = 20000, seed: int = 7) -> Projection:
+    """PCA via SVD on a sample (enough to fix two axes; 100k rows need not all be used)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if len(vectors) == 0:
+        return Projection(np.zeros(0, np.float32), np.zeros((2, 0), np.float32), 1.0)
+    rng = np.random.default_rng(seed)
+    rows = vectors if len(vectors) <= sample else vectors[rng.choice(len(vectors), sample, replace=False)]
+    mean = rows.mean(axis=0)
+    if len(rows) < 3:
+        components = np.eye(2, vectors.shape[1], dtype=np.float32)
+    else:
+        _, _, vt = np.linalg.svd(rows - mean, full_matrices=False)
+        components = vt[:2].astype(np.float32)
+        # Fix the sign so the same data always gives the same picture.
+        for c in components:
+            if c[np.argmax(np.abs(c))] < 0:
+                c *= -1
+    projected = (rows - mean) @ components.T
+    scale = float(np.abs(projected).max()) or 1.0
+    return Projection(mean.astype(np.float32), components, scale)
+
+
+def semantic_positions(vectors: np.ndarray, method: str = "pca") -> tuple[np.ndarray, Projection | None]:
+    if method == "umap":
+        try:
+            import umap  # optional: heavy, so not a dependency
+        except ImportError:
+            method = "pca"
+        else:
+            pos = umap.UMAP(n_components=2, random_state=7).fit_transform(vectors)
+            return _normalise(pos), None
+    projection = fit_pca(vectors)
+    return projection.apply(vectors), projection
+
+
+def _normalise(pos: np.ndarray) -> np.ndarray:
+    pos = np.asarray(pos, dtype=np.float32)
+    if not len(pos):
+        return pos
+    pos = pos - pos.mean(axis=0)
+    return pos / (float(np.abs(pos).max()) or 1.0)
+
+
+def force_positions(
+    graph: nx.Graph, nodes: Sequence[str], seed_pos: np.ndarray, iterations: int = 60
+) -> np.ndarray:
+    """Spring layout started from `seed_pos`; kept as is above FORCE_LIMIT nodes."""
+    if len(nodes) > FORCE_LIMIT or len(nodes) < 2:
+        return _normalise(seed_pos)
+    init = {n: tuple(p) for n, p in zip(nodes, seed_pos, strict=True)}
+    k = 1.5 / np.sqrt(len(nodes))
+    pos = nx.spring_layout(
+        graph.subgraph(nodes), pos=init, iterations=iterations, seed=7, k=k, weight="weight"
+    )
+    return _normalise(np.array([pos[n] for n in nodes]))
+
+
+def place_new(
+    graph: nx.Graph, known: dict[str, np.ndarray], new_ids: Sequence[str], fallback: np.ndarray
+) -> np.ndarray:
+    """Positions for new nodes: the mean of their placed neighbours, else `fallback` rows."""
+    out = np.array(fallback, dtype=np.float32, copy=True)
+    for n, node in enumerate(new_ids):
+        around = [known[m] for m in (graph.neighbors(node) if node in graph else []) if m in known]
+        if around:
+            jitter = (hash(node) % 1000) / 1000 * 0.02
+            out[n] = np.mean(around, axis=0) + jitter
+    return out
+
+
+class LayoutCache:
+    """Positions saved per (store, collection, layout kind) in the user data folder."""
+
+    def __init__(self, root: Path, location: str, collection: str) -> None:
+        digest = hashlib.sha1(f"{location}\0{collection}".encode()).hexdigest()[:16]
+        self.dir = root / "layouts" / digest
+
+    def _path(self, kind: str) -> Path:
+        return self.dir / f"{kind}.npz"
+
+    def load(self, kind: str) -> tuple[dict[str, np.ndarray], Projection | None]:
+        path = self._path(kind)
+        if not path.is_file():
+            return {}, None
+        try:
+            data = np.load(path, allow_pickle=False)
+            if int(data["version"]) != CACHE_VERSION:
+                return {}, None
+            positions = dict(zip(data["ids"].tolist(), data["pos"], strict=True))
+            projection = None
+            if "mean" in data:
+                projection = Projection(data["mean"], data["components"], float(data["scale"]))
+            return positions, projection
+        except (OSError, ValueError, KeyError):
+            return {}, None  # a damaged cache is recomputed, never fatal
+
+    def save(self, kind: str, positions: dict[str, np.ndarray], projection: Projection | None) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        ids = np.array(list(positions), dtype=str)
+        pos = np.array(list(positions.values()), dtype=np.float32).reshape(-1, 2)
+        extra = {}
+        if projection is not None:
+            extra = {"mean": projection.mean, "components": projection.components, "scale": projection.scale}
+        tmp = self._path(kind).with_suffix(".tmp.npz")
+        np.savez(tmp, version=CACHE_VERSION, ids=ids, pos=pos, **extra)
+        tmp.replace(self._path(kind))

@@ -1,0 +1,405 @@
+"""The memory graph and the semantic map: one widget, two layouts of the same scene.
+
+Drawn with one batched pyqtgraph item per layer: a ScatterPlotItem for all nodes, one
+PlotCurveItem (connect="pairs") per edge type, one ScatterPlotItem ring for the selection.
+Never a graphics item per memory, so 100,000 memories stay one draw call per layer.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QToolButton,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from memlens.core.graph import EDGE_TYPES
+from memlens.core.graph_scene import GraphScene
+from memlens.core.record import MemoryRecord
+from memlens.gui.palette import EDGE_COLOURS, FADED_ALPHA, STATUS, CategoryColours, pen
+from memlens.gui.selection import SelectionModel
+
+COLOUR_BY: dict[str, Callable[[MemoryRecord], str]] = {
+    "community": lambda r: "",  # filled from the scene
+    "kind": lambda r: r.kind,
+    "agent": lambda r: r.agent_id or "(none)",
+    "user": lambda r: r.user_id or "(none)",
+    "session": lambda r: r.session_id or "(none)",
+    "status": lambda r: r.status.value,
+}
+SIZE_BY = ("uniform", "importance", "degree", "centrality")
+MAX_LABELS = 28
+DEFAULT_GRAPH_EDGES = ("link", "merge", "session", "semantic")
+DEFAULT_MAP_EDGES = ("link", "merge")
+LABEL_CELL = (24, 20)  # grid cell in pixels; a label claims the cells its text covers, plus a margin
+LABEL_CHARS = 28
+EXTRA_NODE_COLOUR = "#374151"
+
+
+def community_names(scene: GraphScene) -> dict[int, str]:
+    """Name each community by what its memories share most: tags, else owners."""
+    tally: dict[int, Counter] = {}
+    for r in scene.records:
+        c = scene.graph.communities.get(r.id, 0)
+        counter = tally.setdefault(c, Counter())
+        counter.update(r.tags or [r.owner or "?"])
+    return {
+        c: f"{c + 1} · " + ", ".join(name for name, _ in counter.most_common(2))
+        for c, counter in tally.items()
+    }
+
+
+class _SelectBox(pg.ViewBox):
+    """Shift+drag draws a rectangle that selects the nodes inside it."""
+
+    sig_rect = Signal(QRectF)
+
+    def mouseDragEvent(self, ev, axis=None):
+        if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            ev.accept()
+            self.updateScaleBox(ev.buttonDownPos(), ev.pos())
+            if ev.isFinish():
+                self.rbScaleBox.hide()
+                a, b = self.mapToView(ev.buttonDownPos()), self.mapToView(ev.pos())
+                self.sig_rect.emit(QRectF(a, b).normalized())
+            return
+        super().mouseDragEvent(ev, axis)
+
+
+class GraphView(QWidget):
+    """Draws a GraphScene; reads and writes the shared selection."""
+
+    sig_export = Signal(str)  # "png", "svg" or "graphml"
+    sig_rebuild = Signal()
+
+    def __init__(self, selection: SelectionModel, mode: str = "graph", parent=None) -> None:
+        super().__init__(parent)
+        self.selection = selection
+        self.mode = mode
+        self.scene: GraphScene | None = None
+        self.highlight: set[str] | None = None
+        self._pos = np.zeros((0, 2))
+        self._visible = np.zeros(0, dtype=bool)
+        self._index: dict[str, int] = {}
+        self._labels: list[pg.TextItem] = []
+
+        self.box = _SelectBox()
+        self.box.setAspectLocked(True)
+        self.box.sig_rect.connect(self._select_rect)
+        self.plot = pg.PlotWidget(viewBox=self.box, background="w")
+        self.plot.hideAxis("left")
+        self.plot.hideAxis("bottom")
+        self.plot.setMouseTracking(True)
+        self.edge_items = {
+            t: pg.PlotCurveItem(connect="pairs", pen=pen(EDGE_COLOURS[t], 1, 110)) for t in EDGE_TYPES
+        }
+        self.member_edges = pg.PlotCurveItem(connect="pairs", pen=pen("#9ca3af", 1, 90))
+        for item in (*self.edge_items.values(), self.member_edges):
+            self.plot.addItem(item)
+        self.nodes = pg.ScatterPlotItem(pxMode=True, hoverable=True, pen=None)
+        self.nodes.sigClicked.connect(self._clicked)
+        self.nodes.sigHovered.connect(self._hovered)
+        self.plot.addItem(self.nodes)
+        self.ring = pg.ScatterPlotItem(pxMode=True, brush=None, pen=pen("#111827", 2.2), symbol="o")
+        self.plot.addItem(self.ring)
+        self.legend = pg.LegendItem(
+            offset=(10, 10), labelTextColor="#111827", brush=pg.mkBrush(255, 255, 255, 220)
+        )
+        self.legend.setParentItem(self.plot.getPlotItem())
+        self._label_timer = QTimer(self, singleShot=True, interval=60)
+        self._label_timer.timeout.connect(self._place_labels)
+        self.box.sigRangeChanged.connect(lambda *_: self._label_timer.start())
+
+        self._build_controls()
+        self.info = QLabel()
+        self.info.setTextFormat(Qt.TextFormat.PlainText)
+        self.info.setStyleSheet("color: #4b5563")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.controls)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.info)
+        selection.sig_changed.connect(self._on_selection)
+
+    # -- controls --------------------------------------------------------------
+    def _build_controls(self) -> None:
+        self.colour_box = QComboBox()
+        self.colour_box.addItems(list(COLOUR_BY))
+        self.colour_box.setToolTip("Colour nodes by")
+        self.size_box = QComboBox()
+        self.size_box.addItems(list(SIZE_BY))
+        self.size_box.setToolTip("Size nodes by")
+        self.edge_checks: dict[str, QCheckBox] = {}
+        self.controls = QHBoxLayout()
+        self.controls.setContentsMargins(6, 4, 6, 0)
+        self.controls.addWidget(QLabel("Colour"))
+        self.controls.addWidget(self.colour_box)
+        self.controls.addWidget(QLabel("Size"))
+        self.controls.addWidget(self.size_box)
+        self.controls.addSpacing(8)
+        for etype in EDGE_TYPES:
+            box = QCheckBox(etype)
+            # Defaults that keep the picture readable; the rest are one click away.
+            box.setChecked(etype in (DEFAULT_MAP_EDGES if self.mode == "map" else DEFAULT_GRAPH_EDGES))
+            box.setStyleSheet(f"QCheckBox {{ color: {EDGE_COLOURS[etype]}; }}")
+            box.setToolTip(f"Show {etype} edges")
+            box.toggled.connect(self.redraw)
+            self.edge_checks[etype] = box
+            self.controls.addWidget(box)
+        self.controls.addStretch(1)
+        self.focus = QCheckBox("Focus")
+        self.focus.setToolTip("Show only the current memory's neighbourhood")
+        self.hops = QSpinBox(minimum=1, maximum=4, value=1, suffix=" hop")
+        for w in (self.colour_box, self.size_box):
+            w.currentIndexChanged.connect(self.redraw)
+        self.focus.toggled.connect(self.redraw)
+        self.hops.valueChanged.connect(self.redraw)
+        self.controls.addWidget(self.focus)
+        self.controls.addWidget(self.hops)
+        for fmt in ("png", "svg", "graphml"):
+            button = QToolButton(text=fmt.upper())
+            button.setToolTip(f"Export as {fmt.upper()}")
+            button.clicked.connect(lambda _=False, f=fmt: self.sig_export.emit(f))
+            self.controls.addWidget(button)
+        rebuild = QToolButton(text="Rebuild")
+        rebuild.setToolTip("Recompute the graph and its layout")
+        rebuild.clicked.connect(self.sig_rebuild.emit)
+        self.controls.addWidget(rebuild)
+
+    # -- content ---------------------------------------------------------------
+    def set_scene(self, scene: GraphScene) -> None:
+        first = self.scene is None
+        self.scene = scene
+        self._pos = scene.map_pos if self.mode == "map" else scene.graph_pos
+        self._index = {n: i for i, n in enumerate(scene.graph.nodes)}
+        self.redraw()
+        if first:
+            self.box.autoRange(padding=0.05)
+
+    def set_highlight(self, ids: set[str] | None) -> None:
+        """Search matches are lit, the rest faded; None lights everything."""
+        self.highlight = ids
+        self.redraw()
+
+    def node_values(self) -> list[str]:
+        scene = self.scene
+        key = self.colour_box.currentText()
+        if key == "community":
+            names = community_names(scene)
+            return [names[scene.graph.communities.get(r.id, 0)] for r in scene.records]
+        return [COLOUR_BY[key](r) for r in scene.records]
+
+    def _sizes(self) -> np.ndarray:
+        scene = self.scene
+        n = len(scene.graph.nodes)
+        key = self.size_box.currentText()
+        if key == "importance":
+            base = np.array([r.importance if r.importance is not None else 0.3 for r in scene.records])
+        elif key == "degree":
+            base = scene.graph.degree()[: len(scene.records)]
+        elif key == "centrality":
+            from memlens.core.graph import centrality
+
+            base = centrality(scene.graph)[: len(scene.records)]
+        else:
+            base = np.ones(len(scene.records))
+        span = float(base.max() - base.min()) if len(base) else 0.0
+        scaled = 6 + 10 * np.sqrt((base - base.min()) / span) if span else np.full(len(base), 8.0)
+        sizes = np.full(n, 9.0, dtype=np.float32)
+        sizes[: len(scene.records)] = scaled
+        return sizes
+
+    def _focus_mask(self) -> np.ndarray:
+        n = len(self.scene.graph.nodes)
+        current = self.selection.current
+        if not self.focus.isChecked() or current not in self._index:
+            return np.ones(n, dtype=bool)
+        keep = self.scene.graph.neighbourhood(current, self.hops.value())
+        mask = np.zeros(n, dtype=bool)
+        mask[[self._index[k] for k in keep]] = True
+        return mask
+
+    def redraw(self, *_args) -> None:
+        scene = self.scene
+        if scene is None:
+            return
+        mg = scene.graph
+        self._visible = self._focus_mask()
+        values = self.node_values()
+        fixed = STATUS if self.colour_box.currentText() == "status" else None
+        colours = CategoryColours(values, fixed)
+        lit = self.highlight
+        brushes = [
+            colours.brush(v, 255 if lit is None or r.id in lit else FADED_ALPHA)
+            for v, r in zip(values, scene.records, strict=True)
+        ]
+        extra = CategoryColours([""], {"": EXTRA_NODE_COLOUR})
+        brushes += [extra.brush("", 200)] * (len(mg.nodes) - len(scene.records))
+        sizes = self._sizes()
+        symbols = ["o"] * len(scene.records) + ["s"] * (len(mg.nodes) - len(scene.records))
+        vis = np.flatnonzero(self._visible)
+        self.nodes.setData(
+            pos=self._pos[vis],
+            size=sizes[vis],
+            brush=[brushes[i] for i in vis],
+            symbol=[symbols[i] for i in vis],
+            data=vis,
+        )
+        for etype, item in self.edge_items.items():
+            self._set_edges(item, mg.edges.get(etype), self.edge_checks[etype].isChecked())
+        members = [p for t, p in mg.edges.items() if t.endswith("-member") and len(p)]
+        self._set_edges(self.member_edges, np.concatenate(members) if members else None, True)
+        self._fill_legend(colours)
+        self._on_selection(self.selection.ids, self.selection.current, None)
+        shown_edges = sum(len(mg.edges.get(t, ())) for t, b in self.edge_checks.items() if b.isChecked())
+        self.info.setText(
+            f"{int(self._visible[: len(scene.records)].sum()):,} memories · {shown_edges:,} edges shown · "
+            f"{len(set(mg.communities.values()))} communities · Shift+drag to select an area"
+        )
+        self._label_timer.start()
+
+    def _set_edges(self, item: pg.PlotCurveItem, pairs: np.ndarray | None, on: bool) -> None:
+        if not on or pairs is None or not len(pairs):
+            item.setData([], [])
+            return
+        keep = self._visible[pairs[:, 0]] & self._visible[pairs[:, 1]]
+        pairs = pairs[keep]
+        xy = self._pos[pairs.reshape(-1)]
+        item.setData(xy[:, 0], xy[:, 1], connect="pairs")
+
+    def _fill_legend(self, colours: CategoryColours) -> None:
+        self.legend.clear()
+        for label, colour, count in colours.legend()[:12]:
+            sample = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(colour), pen=None)
+            self.legend.addItem(sample, f"{label} ({count})")
+        if any(t.endswith("-member") for t in self.scene.graph.edges):
+            self.legend.addItem(
+                pg.ScatterPlotItem(size=10, symbol="s", brush=pg.mkBrush(EXTRA_NODE_COLOUR), pen=None),
+                "entity/tag/session/agent",
+            )
+
+    # -- selection ---------------------------------------------------------------
+    def _on_selection(self, ids: list, current: str, source: object) -> None:
+        if self.scene is None:
+            return
+        if self.focus.isChecked() and source is not self and source is not None:
+            self.redraw()
+            return
+        idx = [self._index[i] for i in ids if i in self._index]
+        self.ring.setData(pos=self._pos[idx] if idx else np.zeros((0, 2)), size=16)
+
+    def _clicked(self, _item, points, _ev) -> None:
+        if len(points):
+            node = self.scene.graph.nodes[int(points[0].data())]
+            if node in self.scene.graph.nodes[: self.scene.graph.memory_count]:
+                self.selection.set([node], source=self)
+                self._on_selection([node], node, self)
+
+    def select_ids_in(self, rect: QRectF) -> list[str]:
+        scene = self.scene
+        n = scene.graph.memory_count
+        pos = self._pos[:n]
+        inside = (
+            (pos[:, 0] >= rect.left())
+            & (pos[:, 0] <= rect.right())
+            & (pos[:, 1] >= rect.top())
+            & (pos[:, 1] <= rect.bottom())
+            & self._visible[:n]
+        )
+        return [scene.graph.nodes[i] for i in np.flatnonzero(inside)]
+
+    def _select_rect(self, rect: QRectF) -> None:
+        ids = self.select_ids_in(rect)
+        self.selection.set(ids, source=self)
+        self._on_selection(ids, ids[0] if ids else "", self)
+
+    def _hovered(self, _item, points, ev) -> None:
+        if not len(points) or self.scene is None:
+            QToolTip.hideText()
+            return
+        i = int(points[0].data())
+        node = self.scene.graph.nodes[i]
+        if i < len(self.scene.records):
+            r = self.scene.records[i]
+            when = r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else "no time"
+            body = (
+                f"<b>{html.escape(r.owner or 'no owner')}</b> · {html.escape(r.agent_id or '')} · {when} · "
+                f"{r.status.value}<br>{html.escape(r.text[:300])}"
+            )
+        else:
+            kind, name = node.split(":", 1)
+            count = self.scene.graph.graph.degree(node)
+            body = f"<b>{html.escape(kind)}</b>: {html.escape(name)} ({count} memories)"
+        screen = ev.screenPos() if hasattr(ev, "screenPos") else None
+        if screen is not None:
+            QToolTip.showText(screen.toPoint(), f"<div style='max-width: 420px'>{body}</div>", self.plot)
+
+    # -- labels ------------------------------------------------------------------
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._label_timer.start()  # placed while hidden, they were laid out at size zero
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._label_timer.start()
+
+    def _place_labels(self) -> None:
+        for item in self._labels:
+            self.plot.removeItem(item)
+        self._labels = []
+        scene = self.scene
+        if scene is None or not self.isVisible():
+            return
+        view = self.box.viewRect()
+        width, height = max(self.plot.width(), 1), max(self.plot.height(), 1)
+        px = view.width() / width, view.height() / height
+        degree = scene.graph.degree()
+        vis = np.flatnonzero(self._visible)
+        pos = self._pos[vis]
+        inside = (
+            (pos[:, 0] >= view.left())
+            & (pos[:, 0] <= view.right())
+            & (pos[:, 1] >= view.top())
+            & (pos[:, 1] <= view.bottom())
+        )
+        candidates = vis[inside]
+        candidates = candidates[np.argsort(-degree[candidates], kind="stable")][: MAX_LABELS * 20]
+        taken: set[tuple[int, int]] = set()
+        char_px = self.fontMetrics().averageCharWidth()
+        for i in candidates:
+            x, y = self._pos[i]
+            text = self._label_text(int(i))
+            col = int((x - view.left()) / px[0] // LABEL_CELL[0])
+            row = int((view.bottom() - y) / px[1] // LABEL_CELL[1])
+            span = int(len(text) * char_px // LABEL_CELL[0]) + 1
+            cells = {(c, r) for c in range(col - 1, col + span + 1) for r in (row - 1, row)}
+            if cells & taken:
+                continue
+            taken |= cells
+            item = pg.TextItem(text, color=QColor("#1f2937"), anchor=(0, 1))
+            item.setPos(QPointF(float(x), float(y)))
+            self.plot.addItem(item)
+            self._labels.append(item)
+            if len(self._labels) >= MAX_LABELS:
+                break
+
+    def _label_text(self, i: int) -> str:
+        scene = self.scene
+        if i < len(scene.records):
+            text = " ".join(scene.records[i].text.split())
+            return text[:LABEL_CHARS] + ("…" if len(text) > LABEL_CHARS else "")
+        return scene.graph.nodes[i].split(":", 1)[1]
