@@ -39,6 +39,12 @@ def main() -> int:
         for _ in range(20):
             app.processEvents()
 
+    def settle_for(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.02)
+
     window.open_demo()
     settle(lambda: window.page is not None)
     page = window.page
@@ -64,6 +70,32 @@ def main() -> int:
     page.filter_bar.search.setText("food allergies")
     settle(lambda: page.model.searching)
     window.grab().save(str(OUT / "semantic-search.png"))
+    page.filter_bar.search.setText("")
+    settle(lambda: not page.model.searching)
+    page.selection.set(["demo-0041"])  # Bob's daughter Maya: a planted contradiction
+    for tab, name in ((1, "graph-demo"), (2, "map-demo")):
+        page.views.setCurrentIndex(tab)
+        settle(lambda: page.scene is not None)
+        settle_for(0.3)
+        window.grab().save(str(OUT / f"{name}.png"))
+
+    locomo = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo10.json"
+    if locomo.is_file():
+        from memlens.core.importers.locomo import read_locomo
+
+        records = read_locomo(locomo, {"conv-26"}).records
+        service.store._backend.open("locomo-conv-26", create=True)
+        window.open_store(service.store.location, "locomo-conv-26")
+        settle(lambda: window.page is not page)
+        window.page.service.add(records, actor="import", label="Import LoCoMo conv-26")
+        settle()
+        loc = window.page
+        loc.selection.set([records[0].id])
+        for tab, name in ((0, "table-locomo"), (1, "graph-locomo"), (2, "map-locomo")):
+            loc.views.setCurrentIndex(tab)
+            settle(lambda t=tab: t == 0 or loc.scene is not None)
+            settle_for(0.3)
+            window.grab().save(str(OUT / f"{name}.png"))
     print(f"wrote {len(list(OUT.glob('*.png')))} screenshots to {OUT}")
     window.workers.wait()
     return 0

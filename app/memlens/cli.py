@@ -43,9 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
     _store_args(p, collection=False)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    p = sub.add_parser("import", help="import memories from a JSONL file (one record per line)")
-    p.add_argument("file", type=Path, help="the .jsonl file")
+    p = sub.add_parser("import", help="import memories: MemLens JSONL, or LoCoMo conversations")
+    p.add_argument("file", type=Path, help="the file to read")
     _store_args(p)
+    p.add_argument(
+        "--format",
+        choices=["auto", "jsonl", "locomo"],
+        default="auto",
+        help="file format (default: from the file)",
+    )
+    p.add_argument(
+        "--conversation", action="append", metavar="ID", help="LoCoMo sample id to import (repeatable)"
+    )
     p.add_argument("--skip-invalid", action="store_true", help="import the valid lines even if some are bad")
 
     p = sub.add_parser("export", help="write memories as JSONL")
@@ -106,12 +115,31 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_format(path: Path, wanted: str) -> str:
+    if wanted != "auto":
+        return wanted
+    if path.suffix == ".json":
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            head = fh.read(65536)
+        # LoCoMo: a list of conversation objects (their "qa" list comes first).
+        if head.lstrip().startswith("[") and any(
+            k in head for k in ('"qa"', '"conversation"', '"sample_id"')
+        ):
+            return "locomo"
+    return "jsonl"
+
+
 def cmd_import(args: argparse.Namespace) -> int:
+    from memlens.core.importers.locomo import read_locomo
     from memlens.core.jsonl import read_jsonl
 
     if not args.file.is_file():
         raise CliError(f"{args.file} is not a file.")
-    parsed = read_jsonl(args.file)
+    fmt = _import_format(args.file, args.format)
+    if fmt == "locomo":
+        parsed = read_locomo(args.file, set(args.conversation) if args.conversation else None)
+    else:
+        parsed = read_jsonl(args.file)
     for err in parsed.errors[:50]:
         print(f"{args.file}:{err}", file=sys.stderr)
     if len(parsed.errors) > 50:

@@ -85,8 +85,12 @@ class SentenceTransformerEmbedder:
                 # Never reach for a hub: the model must be on disk (offline laptops, CI).
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 try:
                     from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()  # no weight-loading bars in a user's terminal
 
                     self._model = SentenceTransformer(self._path, device="cpu")
                 except Exception as exc:

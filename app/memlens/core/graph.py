@@ -16,6 +16,7 @@ Optional extra nodes (entity, tag, session, agent) join each memory to a node of
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -190,12 +191,64 @@ def communities(graph: nx.Graph, memory_ids: Sequence[str], seed: int = 7) -> di
     return {m: n for n, members in enumerate(groups) for m in members}
 
 
+_WORDS = re.compile(r"[a-z][a-z'-]{3,}")
+_STOP_TEXT = (
+    "about after again also always been before being could does doing during each from have having "
+    "here into just like likes made make many more most much must need only other over really same "
+    "said says should some such than that their them then there these they this those through very "
+    "want wants were what when where which while will with would your asked told said shared "
+    "mentioned talked enjoys loves feels felt thinks thought recently currently"
+)
+_STOP = frozenset(_STOP_TEXT.split())
+
+
+def community_labels(
+    records: Sequence[MemoryRecord], communities: dict[str, int], words: int = 2
+) -> dict[int, str]:
+    """Name each community by the words (and tags) that set it apart from the rest.
+
+    A word scores by how much more often it occurs in the community than overall, so
+    a name everyone shares ("Caroline" in her own conversation) does not win.
+    """
+    owners = {w for r in records for w in (r.user_id, r.agent_id) if w}
+    owner_words = {o.casefold() for o in owners}
+    total: dict[str, int] = defaultdict(int)
+    per: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    sizes: dict[int, int] = defaultdict(int)
+    for r in records:
+        c = communities.get(r.id, 0)
+        sizes[c] += 1
+        seen = {
+            w for w in _WORDS.findall(r.text[:2000].casefold()) if w not in _STOP and w not in owner_words
+        }
+        seen |= {f"#{t}" for t in r.tags}
+        for w in seen:
+            total[w] += 1
+            per[c][w] += 1
+    n = max(len(records), 1)
+    labels = {}
+    for c, counts in per.items():
+        ranked = sorted(counts, key=lambda w: (-(counts[w] / sizes[c] - total[w] / n) * counts[w] ** 0.5, w))
+        names = list(dict.fromkeys(w.lstrip("#") for w in ranked))  # a tag and a word may coincide
+        labels[c] = ", ".join(names[:words]) or "misc"
+    for c in sizes:
+        labels.setdefault(c, "misc")
+    return labels
+
+
 def centrality(mg: MemoryGraph) -> np.ndarray:
     """PageRank per node (fast on large sparse graphs), aligned with `mg.nodes`."""
     if mg.graph.number_of_edges() == 0:
         return np.full(len(mg.nodes), 1.0 / max(len(mg.nodes), 1), dtype=np.float32)
     rank = nx.pagerank(mg.graph, weight="weight")
     return np.array([rank[n] for n in mg.nodes], dtype=np.float32)
+
+
+_XML_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_safe(text: str) -> str:
+    return _XML_UNSAFE.sub("\ufffd", text)
 
 
 def to_graphml(mg: MemoryGraph, records: dict[str, MemoryRecord], path: str) -> None:
@@ -205,11 +258,11 @@ def to_graphml(mg: MemoryGraph, records: dict[str, MemoryRecord], path: str) -> 
         r = records.get(n)
         if r is None:
             attrs = dict(mg.graph.nodes[n])
-            out.add_node(n, label=str(attrs.get("label", n)), node=str(attrs.get("node", "")))
+            out.add_node(n, label=_xml_safe(str(attrs.get("label", n))), node=str(attrs.get("node", "")))
             continue
         out.add_node(
             n,
-            label=r.text[:120],
+            label=_xml_safe(r.text[:120]),
             node="memory",
             kind=r.kind,
             user=r.user_id or "",

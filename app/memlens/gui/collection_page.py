@@ -153,10 +153,11 @@ class CollectionPage(QWidget):
             if self.scene is not None:
                 to_graphml(self.scene.graph, {r.id: r for r in self.scene.records}, str(path))
             return
-        exporter_cls = exporters.SVGExporter if fmt == "svg" else exporters.ImageExporter
-        exporter = exporter_cls(view.plot.getPlotItem())
-        if fmt == "png":
-            exporter.parameters()["width"] = max(view.plot.width() * 2, 1200)
+        if fmt == "svg":
+            view.save_svg(path)
+            return
+        exporter = exporters.ImageExporter(view.plot.getPlotItem())
+        exporter.parameters()["width"] = max(view.plot.width() * 2, 1200)
         exporter.export(str(path))
 
     def _after_rows(self) -> None:

@@ -8,13 +8,13 @@ Never a graphics item per memory, so 100,000 memories stay one draw call per lay
 from __future__ import annotations
 
 import html
-from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from memlens.core.graph import EDGE_TYPES
+from memlens.core.graph import EDGE_TYPES, community_labels
 from memlens.core.graph_scene import GraphScene
 from memlens.core.record import MemoryRecord
 from memlens.gui.palette import EDGE_COLOURS, FADED_ALPHA, STATUS, CategoryColours, pen
@@ -51,16 +51,8 @@ EXTRA_NODE_COLOUR = "#374151"
 
 
 def community_names(scene: GraphScene) -> dict[int, str]:
-    """Name each community by what its memories share most: tags, else owners."""
-    tally: dict[int, Counter] = {}
-    for r in scene.records:
-        c = scene.graph.communities.get(r.id, 0)
-        counter = tally.setdefault(c, Counter())
-        counter.update(r.tags or [r.owner or "?"])
-    return {
-        c: f"{c + 1} · " + ", ".join(name for name, _ in counter.most_common(2))
-        for c, counter in tally.items()
-    }
+    labels = community_labels(scene.records, scene.graph.communities)
+    return {c: f"{c + 1} · {name}" for c, name in labels.items()}
 
 
 class _SelectBox(pg.ViewBox):
@@ -291,6 +283,17 @@ class GraphView(QWidget):
                 pg.ScatterPlotItem(size=10, symbol="s", brush=pg.mkBrush(EXTRA_NODE_COLOUR), pen=None),
                 "entity/tag/session/agent",
             )
+
+    def save_svg(self, path) -> None:
+        """Vector export through Qt's own SVG writer (pyqtgraph's cannot read Qt 6.8+ paths)."""
+        generator = QSvgGenerator()
+        generator.setFileName(str(path))
+        generator.setSize(self.plot.size())
+        generator.setViewBox(self.plot.rect())
+        generator.setTitle("MemLens graph" if self.mode == "graph" else "MemLens semantic map")
+        painter = QPainter(generator)
+        self.plot.render(painter)
+        painter.end()
 
     # -- selection ---------------------------------------------------------------
     def _on_selection(self, ids: list, current: str, source: object) -> None:

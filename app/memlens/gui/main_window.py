@@ -250,6 +250,7 @@ class MainWindow(QMainWindow):
         self.page = CollectionPage(service, self.workers)
         self.page.sig_applied.connect(self._on_applied)
         self.page.sig_counts.connect(self.counts.setText)
+        self.page.sig_counts.connect(lambda _t: self._refresh_collection_label())
         self.pages.addWidget(self.page)
         self.pages.setCurrentWidget(self.page)
         if old is not None:
@@ -272,8 +273,20 @@ class MainWindow(QMainWindow):
         self.collection_box.clear()
         for info in backend.collections():
             self.collection_box.addItem(f"{info.name}  ({info.count:,}, {info.profile})", info.name)
+        self.collection_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         index = self.collection_box.findData(current)
         self.collection_box.setCurrentIndex(max(index, 0))
+
+    def _refresh_collection_label(self) -> None:
+        """Keep the picker's count in step with edits, imports and deletes."""
+        if self.service is None:
+            return
+        store = self.service.store
+        index = self.collection_box.findData(store.collection)
+        if index >= 0:
+            self.collection_box.setItemText(
+                index, f"{store.collection}  ({store.count():,}, {store.profile})"
+            )
 
     def _on_collection_picked(self, index: int) -> None:
         name = self.collection_box.itemData(index)

@@ -1,0 +1,115 @@
+"""LoCoMo (snap-research/LoCoMo) conversations: each observation becomes a memory.
+
+An observation is a fact a speaker revealed in one session, with the dialogue turns it
+rests on (`dia_id`, e.g. "D1:3"). The memory keeps those turns as its source, belongs to
+the speaker, and is dated by its session ("1:56 pm on 8 May, 2023", no zone: read as
+UTC), a few seconds per turn into it so a session's memories keep their order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from memlens.core.jsonl import LineError, ParseResult
+from memlens.core.record import MemoryRecord
+
+AGENT = "locomo"
+_SESSION_TIME = "%I:%M %p on %d %B, %Y"
+_DIA = re.compile(r"D(\d+):(\d+)")
+
+
+def _session_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value.strip(), _SESSION_TIME).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _turn_index(dia_id: str) -> int:
+    m = _DIA.fullmatch(dia_id.strip())
+    return int(m.group(2)) if m else 0
+
+
+def conversation_records(sample: dict[str, Any]) -> tuple[list[MemoryRecord], list[LineError]]:
+    sid = sample.get("sample_id", "conv")
+    conv = sample.get("conversation") or {}
+    turns = {
+        t["dia_id"]: t
+        for key, value in conv.items()
+        if re.fullmatch(r"session_\d+", key) and isinstance(value, list)
+        for t in value
+        if isinstance(t, dict) and "dia_id" in t
+    }
+    records, errors = [], []
+    for key, by_speaker in (sample.get("observation") or {}).items():
+        m = re.fullmatch(r"session_(\d+)_observation", key)
+        if not m or not isinstance(by_speaker, dict):
+            continue
+        n = int(m.group(1))
+        start = _session_time(conv.get(f"session_{n}_date_time"))
+        if start is None:
+            errors.append(LineError(0, f"{sid} session {n}: no readable date; its observations were skipped"))
+            continue
+        for speaker, facts in by_speaker.items():
+            for k, item in enumerate(facts):
+                if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
+                    errors.append(LineError(0, f"{sid} session {n} {speaker} #{k + 1}: not [fact, evidence]"))
+                    continue
+                fact, evidence = item
+                ids = [evidence] if isinstance(evidence, str) else [e for e in evidence if isinstance(e, str)]
+                source_turns = [
+                    {"role": turns[d]["speaker"], "text": turns[d].get("text", ""), "message_id": d}
+                    for d in ids
+                    if d in turns
+                ]
+                first = min((_turn_index(d) for d in ids), default=0)
+                created = start + timedelta(seconds=30 * first + k)
+                records.append(
+                    MemoryRecord(
+                        id=f"{sid}:s{n}:{speaker}:{k + 1}",
+                        text=fact,
+                        kind="episodic",
+                        user_id=speaker,
+                        agent_id=AGENT,
+                        session_id=f"{sid}-session-{n}",
+                        created_at=created,
+                        updated_at=created,
+                        source={
+                            "type": "conversation",
+                            "dataset": "LoCoMo",
+                            "evidence": ids,
+                            "turns": source_turns,
+                        },
+                    )
+                )
+    return records, errors
+
+
+def read_locomo(path: str | Path, conversations: set[str] | None = None) -> ParseResult:
+    """Records from a locomo10.json-shaped file; `conversations` picks sample ids."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return ParseResult(errors=[LineError(0, f"cannot read LoCoMo JSON: {exc}")])
+    if not isinstance(data, list):
+        return ParseResult(errors=[LineError(0, "a LoCoMo file is a JSON list of conversations")])
+    result = ParseResult()
+    for sample in data:
+        if not isinstance(sample, dict):
+            continue
+        if conversations and sample.get("sample_id") not in conversations:
+            continue
+        records, errors = conversation_records(sample)
+        result.records.extend(records)
+        result.errors.extend(errors)
+    if conversations:
+        found = {r.id.split(":", 1)[0] for r in result.records}
+        for missing in sorted(conversations - found):
+            result.errors.append(LineError(0, f"no conversation {missing!r} in {path}"))
+    return result
