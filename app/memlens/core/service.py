@@ -135,6 +135,10 @@ class MemoryService:
         index, words = self._index, flt.words()
         return [i for i in self._order if i in index and flt.matches(index[i], words)]
 
+    def select_all(self) -> list[str]:
+        """Every id in the collection, archived and deleted included, newest first."""
+        return list(self._order)
+
     def status_counts(self) -> dict[Status, int]:
         counts = dict.fromkeys(Status, 0)
         for r in self._index.values():
@@ -204,20 +208,45 @@ class MemoryService:
         label: str | None = None,
     ) -> Change:
         """Replace existing memories; re-embeds those whose text changed."""
-        befores = self._current(r.id for r in records)
-        now = utc_now()
-        changed, ops = [], []
         for r in records:
-            before = befores[r.id]
+            self._require(r.id)
+        return self.apply_records(records, actor, reason, label)
+
+    def apply_records(
+        self,
+        records: Sequence[MemoryRecord],
+        actor: str = "user",
+        reason: str | None = None,
+        label: str | None = None,
+    ) -> Change:
+        """Write new and changed memories as one undoable step (a merge, a bulk edit).
+
+        Existing memories get a new version and `updated_at`; only changed texts are
+        re-embedded; records equal to what is stored are left out.
+        """
+        known = [r for r in records if r.id in self._index]
+        befores = self._current(r.id for r in known)
+        now = utc_now()
+        planned: list[tuple[State, MemoryRecord]] = []
+        for r in records:
+            before = befores.get(r.id, State(None))
             if before.record == r:
                 continue
-            new = r.replace(updated_at=now, version=before.record.version + 1)
-            changed.append((before, new))
-        texts = [new.text for before, new in changed if new.text != before.record.text]
-        vectors = iter(self._encode(texts))
-        for before, new in changed:
-            vector = next(vectors) if new.text != before.record.text else before.embedding
-            ops.append(Operation("edit", new.id, before, State(new, vector)))
+            if before.record is None:
+                planned.append((before, r if r.created_at else r.replace(created_at=now, updated_at=now)))
+            else:
+                planned.append((before, r.replace(updated_at=now, version=before.record.version + 1)))
+        needs_vector = [
+            new for before, new in planned if before.record is None or new.text != before.record.text
+        ]
+        vectors = iter(self._encode([new.text for new in needs_vector]))
+        ops = []
+        for before, new in planned:
+            fresh = before.record is None or new.text != before.record.text
+            vector = next(vectors) if fresh else before.embedding
+            ops.append(
+                Operation("add" if before.record is None else "edit", new.id, before, State(new, vector))
+            )
         return self._commit(label or f"Edit {self._count(len(ops))}", ops, actor, reason)
 
     def edit(self, memory_id: str, actor: str = "user", reason: str | None = None, **fields) -> Change:
@@ -247,6 +276,14 @@ class MemoryService:
             if before.record.status != status
         ]
         return self._commit(f"{verbs[status]} {self._count(len(ops))}", ops, actor, reason)
+
+    def annotate(
+        self, ids: Sequence[str], op: str, label: str, actor: str = "user", reason: str | None = None
+    ) -> Change:
+        """Journal a decision that leaves the memories as they are (a review skip)."""
+        befores = self._current(ids)
+        ops = [Operation(op, mid, before, before) for mid, before in befores.items()]
+        return self._commit(label, ops, actor, reason)
 
     def delete(self, ids: Sequence[str], actor: str = "user", reason: str | None = None) -> Change:
         """Soft delete: the memory goes to the trash and can be restored until purged."""

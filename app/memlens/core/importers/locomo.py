@@ -46,6 +46,7 @@ def conversation_records(sample: dict[str, Any]) -> tuple[list[MemoryRecord], li
         for t in value
         if isinstance(t, dict) and "dia_id" in t
     }
+    participants = [p for p in (conv.get("speaker_a"), conv.get("speaker_b")) if isinstance(p, str)]
     records, errors = [], []
     for key, by_speaker in (sample.get("observation") or {}).items():
         m = re.fullmatch(r"session_(\d+)_observation", key)
@@ -83,6 +84,7 @@ def conversation_records(sample: dict[str, Any]) -> tuple[list[MemoryRecord], li
                         source={
                             "type": "conversation",
                             "dataset": "LoCoMo",
+                            "participants": participants,
                             "evidence": ids,
                             "turns": source_turns,
                         },

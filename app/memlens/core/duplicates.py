@@ -1,0 +1,68 @@
+"""Near-duplicate memories: pairs above a similarity threshold, grouped into clusters.
+
+Neighbours come from the vector index once, at a low floor; moving the threshold then
+only regroups those pairs in memory, so the GUI can preview counts as a slider moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from memlens.core.graph import semantic_pairs
+from memlens.core.query import Filter
+from memlens.core.service import MemoryService
+
+DEFAULT_THRESHOLD = 0.85
+FLOOR = 0.7
+
+
+@dataclass(frozen=True)
+class Cluster:
+    ids: tuple[str, ...]
+    similarity: float  # the strongest pair in the cluster
+
+
+class DuplicateFinder:
+    def __init__(
+        self,
+        service: MemoryService,
+        ids: Sequence[str] | None = None,
+        floor: float = FLOOR,
+        k: int = 6,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.ids = list(ids) if ids is not None else service.select(Filter())
+        found = semantic_pairs(service.store, self.ids, k, floor, progress)
+        self.pairs = sorted(((self.ids[i], self.ids[j], s) for i, j, s in found), key=lambda p: -p[2])
+
+    def clusters(
+        self, threshold: float = DEFAULT_THRESHOLD, dismissed: set[frozenset[str]] = frozenset()
+    ) -> list[Cluster]:
+        parent: dict[str, str] = {}
+
+        def root(x: str) -> str:
+            while parent.get(x, x) != x:
+                parent[x] = parent.get(parent[x], parent[x])
+                x = parent[x]
+            return x
+
+        best: dict[str, float] = {}
+        for a, b, sim in self.pairs:
+            if sim < threshold or frozenset((a, b)) in dismissed:
+                continue
+            ra, rb = root(a), root(b)
+            if ra != rb:
+                parent[ra] = rb
+            best[a] = max(best.get(a, 0.0), sim)
+            best[b] = max(best.get(b, 0.0), sim)
+        groups: dict[str, list[str]] = {}
+        for node in best:
+            groups.setdefault(root(node), []).append(node)
+        clusters = [Cluster(tuple(sorted(g)), max(best[m] for m in g)) for g in groups.values() if len(g) > 1]
+        return sorted(clusters, key=lambda c: (-len(c.ids), -c.similarity, c.ids))
+
+    def preview(self, threshold: float, dismissed: set[frozenset[str]] = frozenset()) -> tuple[int, int]:
+        """(clusters, memories in them) at `threshold`, for a live count beside the slider."""
+        clusters = self.clusters(threshold, dismissed)
+        return len(clusters), sum(len(c.ids) for c in clusters)

@@ -1,0 +1,77 @@
+"""Merging memories: one new memory, the sources archived, links re-pointed, one undo step."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+
+from memlens.core.record import MemoryRecord, Status
+from memlens.core.service import Change, MemoryService
+
+
+def _most_common(values: Sequence[str | None]) -> str | None:
+    present = [v for v in values if v]
+    return Counter(present).most_common(1)[0][0] if present else None
+
+
+def merged_record(
+    sources: Sequence[MemoryRecord], text: str | None = None, new_id: str | None = None
+) -> MemoryRecord:
+    """The memory a merge makes: sensible owner, earliest creation, union of tags and links.
+
+    Sources are taken oldest first, so where they disagree (owner, kind) the most common
+    value wins and ties go to the oldest.
+    """
+    if len(sources) < 2:
+        raise ValueError("a merge needs two or more memories")
+    ordered = sorted(sources, key=lambda r: (r.created_at is None, r.created_at or 0, r.id))
+    ids = [r.id for r in ordered]
+    turns = [t for r in ordered for t in (r.source.get("turns") or [])]
+    extra: dict = {}
+    for r in reversed(ordered):  # the oldest source's value wins on a clash
+        extra.update(r.extra)
+    sessions = {r.session_id for r in ordered}
+    importances = [r.importance for r in ordered if r.importance is not None]
+    return MemoryRecord(
+        id=new_id or str(uuid.uuid4()),
+        text=text if text is not None else ordered[0].text,
+        kind=_most_common([r.kind for r in ordered]) or ordered[0].kind,
+        user_id=_most_common([r.user_id for r in ordered]),
+        agent_id=_most_common([r.agent_id for r in ordered]),
+        session_id=ordered[0].session_id if len(sessions) == 1 else None,
+        created_at=ordered[0].created_at,
+        source={"type": "merge", "merged_from": ids, "turns": turns},
+        importance=max(importances) if importances else None,
+        tags=tuple(dict.fromkeys(t for r in ordered for t in r.tags)),
+        links=tuple(dict.fromkeys(link for r in ordered for link in r.links if link not in ids)),
+        extra=extra,
+    )
+
+
+def suggested_text(sources: Sequence[MemoryRecord]) -> str:
+    """Without a language model: the longest text, which usually says the most."""
+    return max(sources, key=lambda r: (len(r.text), r.created_at is not None)).text
+
+
+def merge(
+    service: MemoryService,
+    ids: Sequence[str],
+    text: str | None = None,
+    actor: str = "user",
+    reason: str | None = None,
+) -> tuple[Change, MemoryRecord]:
+    """Merge `ids` into a new memory; archive the sources; re-point links to them."""
+    sources = service.records(ids)
+    if len(sources) != len(set(ids)):
+        raise KeyError("some memories to merge are not in the collection")
+    merged = merged_record(sources, text if text is not None else suggested_text(sources))
+    gone = set(ids)
+    changed = [merged]
+    changed += [r.replace(status=Status.ARCHIVED) for r in sources]
+    for other in service.records(service.select_all()):
+        if other.id not in gone and gone.intersection(other.links):
+            links = tuple(dict.fromkeys(merged.id if link in gone else link for link in other.links))
+            changed.append(other.replace(links=links))
+    change = service.apply_records(changed, actor, reason, label=f"Merge {len(sources)} memories")
+    return change, merged
