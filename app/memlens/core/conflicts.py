@@ -83,12 +83,15 @@ def find_conflicts(
     return sorted(out, key=lambda c: -c.similarity)
 
 
-def supersede(service: MemoryService, old_id: str, new_id: str, reason: str | None = None) -> Change:
-    """Keep both, but mark the old fact as no longer valid from when the new one was learned."""
+def supersede(
+    service: MemoryService, old_id: str, new_id: str, reason: str | None = None, when=None
+) -> Change:
+    """Keep both, but mark `old_id` as no longer valid: from when `new_id` was learned,
+    or from `when` (e.g. now, when the newer memory is the wrong one)."""
     old, new = service.get(old_id), service.get(new_id)
     if old is None or new is None:
         raise KeyError("both memories must be in the collection")
-    when = new.created_at or utc_now()
+    when = when or new.created_at or utc_now()
     return service.apply_records(
         [old.replace(valid_to=when)], reason=reason or f"superseded by {new_id}", label="Supersede 1 memory"
     )

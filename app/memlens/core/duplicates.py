@@ -1,11 +1,14 @@
 """Near-duplicate memories: pairs above a similarity threshold, grouped into clusters.
 
-Neighbours come from the vector index once, at a low floor; moving the threshold then
-only regroups those pairs in memory, so the GUI can preview counts as a slider moves.
+Pairs that differ in their numbers are left out: they are different facts (or a
+conflict), not the same one said twice. Neighbours come from the vector index once, at
+a low floor; moving the threshold then only regroups those pairs in memory, so the GUI
+can preview counts as a slider moves.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +17,13 @@ from memlens.core.query import Filter
 from memlens.core.service import MemoryService
 
 DEFAULT_THRESHOLD = 0.85
+_NUM = re.compile(r"\d+(?:[.,:]\d+)*")
+
+
+def _numbers(text: str) -> set[str]:
+    return set(_NUM.findall(text))
+
+
 FLOOR = 0.7
 
 
@@ -34,7 +44,13 @@ class DuplicateFinder:
     ) -> None:
         self.ids = list(ids) if ids is not None else service.select(Filter())
         found = semantic_pairs(service.store, self.ids, k, floor, progress)
-        self.pairs = sorted(((self.ids[i], self.ids[j], s) for i, j, s in found), key=lambda p: -p[2])
+        pairs = []
+        for i, j, sim in found:
+            a, b = service.get(self.ids[i]), service.get(self.ids[j])
+            # Same words, other numbers ("ran 5 km" / "ran 8 km") are two facts, not one said twice.
+            if a is not None and b is not None and _numbers(a.text) == _numbers(b.text):
+                pairs.append((a.id, b.id, sim))
+        self.pairs = sorted(pairs, key=lambda p: -p[2])
 
     def clusters(
         self, threshold: float = DEFAULT_THRESHOLD, dismissed: set[frozenset[str]] = frozenset()

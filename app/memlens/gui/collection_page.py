@@ -5,21 +5,30 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from memlens.core import bulk
 from memlens.core.graph import to_graphml
 from memlens.core.graph_scene import GraphScene, compute_scene
+from memlens.core.merge import merge
 from memlens.core.query import Filter, SearchHit
 from memlens.core.record import Status
 from memlens.core.service import Change, MemoryService
 from memlens.core.workspace import data_dir
 from memlens.gui.bridge import ServiceBridge
+from memlens.gui.bulk_dialog import BulkDialog
+from memlens.gui.conflicts_panel import ConflictsPanel
+from memlens.gui.curation_panel import CurationPanel
+from memlens.gui.duplicates_panel import DuplicatesPanel
 from memlens.gui.filter_bar import KEYWORD, FilterBar
 from memlens.gui.graph_view import GraphView
 from memlens.gui.inspector import Inspector
 from memlens.gui.layout import stacked
 from memlens.gui.memory_table import MemoryTableModel, MemoryTableView
+from memlens.gui.merge_dialog import MergeDialog
+from memlens.gui.review_panel import ReviewPanel
 from memlens.gui.selection import SelectionModel
+from memlens.gui.trash_panel import TrashPanel
 from memlens.gui.workers import TaskSlot, Workers
 
 SEARCH_K = 50
@@ -28,6 +37,7 @@ SEARCH_K = 50
 class CollectionPage(QWidget):
     sig_applied = Signal(object)  # Change made by this page, for the undo stack
     sig_counts = Signal(str)  # text for the status bar
+    sig_error = Signal(str)
 
     def __init__(self, service: MemoryService, workers: Workers, parent=None) -> None:
         super().__init__(parent)
@@ -52,7 +62,17 @@ class CollectionPage(QWidget):
         self.views.addTab(self.table, "Table")
         self.views.addTab(self.graph_view, "Graph")
         self.views.addTab(self.map_view, "Semantic map")
-        self.views.currentChanged.connect(lambda _i: self._ensure_scene())
+        self.panels = {
+            "Duplicates": DuplicatesPanel(service, workers, self.selection),
+            "Conflicts": ConflictsPanel(service, workers, self.selection),
+            "Review": ReviewPanel(service, workers, self.selection),
+            "Trash": TrashPanel(service, workers, self.selection),
+        }
+        for name, panel in self.panels.items():
+            self.views.addTab(panel, name)
+            panel.sig_applied.connect(self.sig_applied.emit)
+        self.panels["Review"].sig_edit = self.edit_in_inspector
+        self.views.currentChanged.connect(self._on_view_changed)
         for view in (self.graph_view, self.map_view):
             view.sig_export.connect(self._ask_export)
             view.sig_rebuild.connect(lambda: self._ensure_scene(force=True))
@@ -117,6 +137,48 @@ class CollectionPage(QWidget):
     def _set_highlight(self, ids: set[str] | None) -> None:
         for view in (self.graph_view, self.map_view):
             view.set_highlight(ids)
+
+    def _on_view_changed(self, _index: int) -> None:
+        panel = self.views.currentWidget()
+        if isinstance(panel, CurationPanel) and not panel.loaded:
+            panel.load()  # curation lists are computed when first looked at
+        self._ensure_scene()
+
+    def show_view(self, name: str) -> None:
+        for i in range(self.views.count()):
+            if self.views.tabText(i) == name:
+                self.views.setCurrentIndex(i)
+
+    def edit_in_inspector(self, memory_id: str) -> None:
+        self.selection.set([memory_id], source=None)
+        self.inspector.tabs.setCurrentIndex(0)
+        self.inspector.text.setFocus()
+
+    # -- curation actions ------------------------------------------------------
+    def merge_selected(self) -> None:
+        ids = self.selection.ids
+        if len(ids) < 2:
+            self.sig_error.emit(
+                "Select two or more memories to merge (Ctrl+click or Shift+click in the table)."
+            )
+            return
+        dialog = MergeDialog(self.service.records(ids), self.workers, parent=self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            text = dialog.merged_text
+            self.workers.write(
+                "Merging", lambda ctx: merge(self.service, ids, text)[0], self.sig_applied.emit
+            )
+
+    def bulk_change(self) -> None:
+        """On the selection when several memories are selected, else on everything listed."""
+        ids = self.selection.ids if len(self.selection.ids) > 1 else self.model.ids
+        scope = f"{len(ids)} selected" if len(self.selection.ids) > 1 else f"{len(ids)} listed by the filter"
+        dialog = BulkDialog(self.service, ids, scope, parent=self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            change = dialog.change()
+            self.workers.write(
+                "Bulk change", lambda ctx: bulk.apply(self.service, ids, change), self.sig_applied.emit
+            )
 
     # -- graph and map ---------------------------------------------------------
     def _ensure_scene(self, force: bool = False) -> None:
@@ -207,6 +269,8 @@ class CollectionPage(QWidget):
         self.inspector.refresh(changed)
         self.refresh_facets()
         self.requery()
+        if self.panels["Trash"].loaded:  # in memory and cheap: keep it current
+            self.panels["Trash"].load()
         if change.kind in ("undo", "redo") and change.ids:
             # Show what moved: the undone or redone memories become the selection.
             self.selection.set(list(change.ids), source=None)

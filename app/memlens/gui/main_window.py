@@ -151,14 +151,40 @@ class MainWindow(QMainWindow):
         self.verify_action = self._status_action(
             "Mark &Verified", Status.VERIFIED, "Ctrl+Shift+V", "Mark the selection as checked and true"
         )
-        for a in (
+        self.merge_action = self._action(
+            "&Merge Selected…",
+            lambda: self.page and self.page.merge_selected(),
+            "Ctrl+M",
+            "Merge memories into one",
+        )
+        self.bulk_action = self._action(
+            "&Bulk Change…",
+            lambda: self.page and self.page.bulk_change(),
+            "Ctrl+B",
+            "Retag, reassign, archive…",
+        )
+        self.page_actions = [
             self.find_action,
             self.delete_action,
             self.restore_action,
             self.flag_action,
             self.verify_action,
-        ):
+            self.merge_action,
+            self.bulk_action,
+        ]
+        for n, a in enumerate(self.page_actions):
+            if n == 5:
+                edit.addSeparator()
             edit.addAction(a)
+        view = menu.addMenu("&View")
+        for n, name in enumerate(
+            ("Table", "Graph", "Semantic map", "Duplicates", "Conflicts", "Review", "Trash")
+        ):
+            action = self._action(
+                name, lambda _=False, v=name: self.page and self.page.show_view(v), f"Alt+{n + 1}"
+            )
+            view.addAction(action)
+            self.page_actions.append(action)
 
         toolbar = self.addToolBar("Store")
         toolbar.setObjectName("storeToolbar")
@@ -179,15 +205,8 @@ class MainWindow(QMainWindow):
         )
 
     def _update_actions(self) -> None:
-        has = self.page is not None
-        for a in (
-            self.delete_action,
-            self.restore_action,
-            self.flag_action,
-            self.verify_action,
-            self.find_action,
-        ):
-            a.setEnabled(has)
+        for a in self.page_actions:
+            a.setEnabled(self.page is not None)
 
     def focus_search(self) -> None:
         if self.page:
@@ -250,6 +269,7 @@ class MainWindow(QMainWindow):
         self.page = CollectionPage(service, self.workers)
         self.page.sig_applied.connect(self._on_applied)
         self.page.sig_counts.connect(self.counts.setText)
+        self.page.sig_error.connect(self.show_error)
         self.page.sig_counts.connect(lambda _t: self._refresh_collection_label())
         self.pages.addWidget(self.page)
         self.pages.setCurrentWidget(self.page)
