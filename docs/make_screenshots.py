@@ -79,6 +79,21 @@ def main() -> int:
         settle_for(0.3)
         window.grab().save(str(OUT / f"{name}.png"))
 
+    page.views.setCurrentIndex(0)
+    for name in ("Duplicates", "Review", "Conflicts"):
+        page.show_view(name)
+        settle(lambda n=name: page.panels[n].loaded)
+        settle_for(0.2)
+        window.grab().save(str(OUT / f"{name.lower()}-demo.png"))
+    from memlens.gui.merge_dialog import MergeDialog
+
+    dupes = page.panels["Duplicates"]
+    dialog = MergeDialog(service.records(dupes.current().ids), window.workers, parent=window)
+    dialog.show()
+    settle_for(0.3)
+    dialog.grab().save(str(OUT / "merge-dialog.png"))
+    dialog.close()
+
     locomo = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo10.json"
     if locomo.is_file():
         from memlens.core.importers.locomo import read_locomo

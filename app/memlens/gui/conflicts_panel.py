@@ -56,7 +56,15 @@ class ConflictsPanel(CurationPanel):
         )
 
     def _found(self, conflicts: list[Conflict]) -> None:
-        labels = [f"{c.similarity:.2f} · {'; '.join(c.reasons)}" for c in conflicts]
+        def short(mid: str) -> str:
+            r = self.service.get(mid)
+            text = " ".join(r.text.split()) if r else mid
+            return text[:48] + ("…" if len(text) > 48 else "")
+
+        labels = [
+            f"{c.similarity:.2f} · {short(c.a)}  ↔  {short(c.b)}  ·  {'; '.join(c.reasons)}"
+            for c in conflicts
+        ]
         self.set_items(conflicts, labels)
         self.status.setText(f"{len(conflicts)} possible conflicts, most similar first.")
 
