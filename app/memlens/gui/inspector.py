@@ -82,6 +82,8 @@ class Inspector(QWidget):
         self.selection = selection
         self._record: MemoryRecord | None = None
         self._drafts: dict[str, dict] = {}  # unsaved edits survive moving to another memory
+        self.snapshot: dict[str, MemoryRecord] | None = None  # "as of": the past, read-only
+        self._as_of_label = ""
         self._loading = False
 
         self.title = QLabel("No memory selected")
@@ -189,7 +191,12 @@ class Inspector(QWidget):
     def show_memory(self, memory_id: str) -> None:
         if self._record is not None and self.dirty:
             self._drafts[self._record.id] = self._form_values()
-        record = self.service.get(memory_id) if memory_id else None
+        if not memory_id:
+            record = None
+        elif self.snapshot is not None:
+            record = self.snapshot.get(memory_id)
+        else:
+            record = self.service.get(memory_id)
         self._record = record
         self._loading = True
         try:
@@ -345,8 +352,23 @@ class Inspector(QWidget):
         if not self._loading:
             self._update_buttons()
 
+    def set_snapshot(self, snapshot: dict[str, MemoryRecord] | None, label: str = "") -> None:
+        """Show the past (read-only) or, with None, the live collection again."""
+        self.snapshot = snapshot
+        self._as_of_label = label
+        self.show_memory(self._record.id if self._record else "")
+
     def _update_buttons(self) -> None:
         r = self._record
+        if self.snapshot is not None:  # the past cannot be edited
+            for b in (self.save_button, self.revert_button, self.flag_button, self.verify_button):
+                b.setEnabled(False)
+            self.delete_button.setEnabled(False)
+            self.restore_button.setEnabled(False)
+            self.text.setReadOnly(True)
+            self.title.setText(f"{self.title.text()}  ·  {self._as_of_label} (read-only)")
+            return
+        self.text.setReadOnly(False)
         dirty = r is not None and self.dirty
         self.save_button.setEnabled(dirty)
         self.revert_button.setEnabled(dirty)

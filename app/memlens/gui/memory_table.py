@@ -52,6 +52,7 @@ class MemoryTableModel(QAbstractTableModel):
         self._ids: list[str] = []
         self._scores: dict[str, float] = {}
         self._shown = 0
+        self.snapshot: dict[str, MemoryRecord] | None = None  # "as of" time travel: read-only past
 
     # -- content ---------------------------------------------------------------
     def set_ids(self, ids: list[str]) -> None:
@@ -121,7 +122,11 @@ class MemoryTableModel(QAbstractTableModel):
         return names[section] if section < len(names) else None
 
     def record_at(self, row: int) -> MemoryRecord | None:
-        return self.service.get(self._ids[row]) if 0 <= row < len(self._ids) else None
+        if not 0 <= row < len(self._ids):
+            return None
+        if self.snapshot is not None:
+            return self.snapshot.get(self._ids[row])
+        return self.service.get(self._ids[row])
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
