@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from memlens import __version__
+from memlens import __version__, cli_traces
 from memlens.core.embedder import EmbedderError
 from memlens.core.store import StoreError
 
@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="create the demo collection without opening the window")
     _store_args(p, collection=False)
+    cli_traces.register(sub)
     return parser
 
 
@@ -211,6 +212,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"stats": cmd_stats, "import": cmd_import, "export": cmd_export, "demo": cmd_demo}
+COMMANDS.update(cli_traces.COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,7 +39,21 @@ def write_lines(path, lines):
     return path
 
 
-@pytest.mark.parametrize("command", ["stats", "import", "export", "demo"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "stats",
+        "import",
+        "export",
+        "demo",
+        "traces",
+        "import-traces",
+        "pin",
+        "check-queries",
+        "why-not",
+        "replay",
+    ],
+)
 def test_every_command_has_help(command):
     out = memlens(command, "--help")
     assert out.returncode == 0

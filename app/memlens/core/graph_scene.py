@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from memlens.core.graph import GraphOptions, MemoryGraph, build_graph
-from memlens.core.layout import LayoutCache, force_positions, place_new, semantic_positions
+from memlens.core.layout import LayoutCache, Projection, force_positions, place_new, semantic_positions
 from memlens.core.record import MemoryRecord
 from memlens.core.service import MemoryService
 
@@ -26,6 +26,7 @@ class GraphScene:
     map_pos: np.ndarray  # (nodes, 2): the semantic map
     graph_pos: np.ndarray  # (nodes, 2): the graph layout
     recomputed: bool  # False when positions came from the cache (possibly patched)
+    projection: Projection | None = None  # places new vectors (a query) on the map
 
 
 def _fingerprint(r: MemoryRecord) -> str:
@@ -57,7 +58,7 @@ def _extra_node_positions(mg: MemoryGraph, memory_pos: np.ndarray) -> np.ndarray
 
 def _map_positions(
     service: MemoryService, records: list[MemoryRecord], cache: LayoutCache | None, method: str, progress
-) -> tuple[np.ndarray, bool]:
+) -> tuple[np.ndarray, bool, Projection | None]:
     keys = [_fingerprint(r) for r in records]
     known, projection = cache.load(f"map-{method}") if cache else ({}, None)
     missing = [n for n, k in enumerate(keys) if k not in known]
@@ -75,7 +76,7 @@ def _map_positions(
         recomputed = True
     if cache:
         cache.save(f"map-{method}", dict(zip(keys, pos, strict=True)), projection)
-    return pos, recomputed
+    return pos, recomputed, projection
 
 
 def _graph_positions(
@@ -112,7 +113,7 @@ def compute_scene(
     records = service.records(ids)
     cache = LayoutCache(cache_root, service.store.location, service.store.collection) if cache_root else None
     mg = build_graph(records, service.store, options, progress)
-    map_pos, fresh_map = _map_positions(service, records, cache, method, progress)
+    map_pos, fresh_map, projection = _map_positions(service, records, cache, method, progress)
     key = "graph-" + "-".join(sorted(options.edge_types))
     graph_pos, fresh_graph = _graph_positions(mg, records, map_pos, cache, key)
     return GraphScene(
@@ -121,4 +122,5 @@ def compute_scene(
         _extra_node_positions(mg, map_pos),
         _extra_node_positions(mg, graph_pos),
         fresh_map or fresh_graph,
+        projection,
     )

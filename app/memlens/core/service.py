@@ -8,6 +8,7 @@ so that time-ordered paging, filters and keyword search need no round trip to Ch
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ from memlens.core.mem0_history import Mem0Event, Mem0History
 from memlens.core.query import Facets, Filter, SearchHit
 from memlens.core.record import MemoryRecord, Status, utc_now
 from memlens.core.store import MemoryStore, StoredMemory, StoreError
+from memlens.core.traces import GUI, TraceStore
 
 _EPOCH = datetime.min.replace(tzinfo=utc_now().tzinfo)
 _BATCH = 500
@@ -80,6 +82,7 @@ class MemoryService:
         self.journal = journal
         self.embedder = embedder
         self.mem0_history = mem0_history
+        self.traces: TraceStore | None = None  # set by the workspace; searches are then recorded
         self._write_lock = threading.RLock()
         self._index: dict[str, MemoryRecord] = {}
         self._order: list[str] = []  # newest first
@@ -152,11 +155,42 @@ class MemoryService:
         tags = sorted({t for r in self._index.values() for t in r.tags})
         return Facets(values("user_id"), values("agent_id"), values("session_id"), values("kind"), tags)
 
-    def semantic_search(self, text: str, k: int = 20, flt: Filter = Filter()) -> list[SearchHit]:
-        """Embed the query and ask the vector index, restricted to what `flt` lets through."""
+    def semantic_search(
+        self,
+        text: str,
+        k: int = 20,
+        flt: Filter = Filter(),
+        origin: str = GUI,
+        session_id: str | None = None,
+    ) -> list[SearchHit]:
+        """Embed the query and ask the vector index, restricted to what `flt` lets through.
+
+        With a trace store attached the retrieval is recorded: `origin` says who asked
+        ("gui", "cli", "plugin:<name>", "agent:<session>").
+        """
         if not text.strip():
             return []
+        started = time.perf_counter()
         vector = self.embedder.encode([text])[0]
+        out = self.search_vector(vector, k, flt)
+        if self.traces is not None:
+            latency_ms = (time.perf_counter() - started) * 1000.0
+            self.traces.record_search(
+                text,
+                vector,
+                k,
+                flt,
+                out,
+                latency_ms,
+                origin=origin,
+                session_id=session_id,
+                collection=self.store.collection,
+                model=self.embedder.name,
+            )
+        return out
+
+    def search_vector(self, vector: np.ndarray, k: int = 20, flt: Filter = Filter()) -> list[SearchHit]:
+        """The index half of a search, for a vector already made (replays); not recorded."""
         allowed = None if flt.is_default and not self._has_hidden() else self.select(flt)
         hits = self.store.query(vector, k, allowed)
         out = []

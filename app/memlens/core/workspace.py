@@ -15,10 +15,12 @@ from memlens.core.mem0_history import Mem0History
 from memlens.core.profiles import MEM0
 from memlens.core.service import MemoryService, check_dimension
 from memlens.core.store import StoreError
+from memlens.core.traces import TraceStore
 
 APP_NAME = "MemLens"
 DEFAULT_COLLECTION = "memories"
 JOURNAL_FILENAME = "memlens-journal.sqlite3"
+TRACES_FILENAME = "memlens-traces.sqlite3"
 DATA_DIR_ENV = "MEMLENS_DATA_DIR"
 
 
@@ -32,12 +34,22 @@ def default_store_dir() -> Path:
     return data_dir() / "store"
 
 
-def journal_path(backend: ChromaBackend) -> Path:
-    """Beside an embedded store when its folder is writable, else in the user data folder."""
+def _beside_store(backend: ChromaBackend, filename: str, fallback_dir: str) -> Path:
+    """Beside an embedded store when its folder is writable, else in the user data folder
+    (server stores and read-only folders), keyed by the store's location."""
     if backend.is_local and os.access(backend.location, os.W_OK):
-        return Path(backend.location) / JOURNAL_FILENAME
+        return Path(backend.location) / filename
     digest = hashlib.sha1(backend.location.encode()).hexdigest()[:16]
-    return data_dir() / "journals" / f"{digest}.sqlite3"
+    return data_dir() / fallback_dir / f"{digest}.sqlite3"
+
+
+def journal_path(backend: ChromaBackend) -> Path:
+    return _beside_store(backend, JOURNAL_FILENAME, "journals")
+
+
+def traces_path(backend: ChromaBackend) -> Path:
+    """Retrieval traces and pinned queries: where the journal goes, by the same rules."""
+    return _beside_store(backend, TRACES_FILENAME, "traces")
 
 
 def pick_collection(backend: ChromaBackend, wanted: str | None) -> str:
@@ -70,4 +82,12 @@ def open_service(
         journal = Journal(journal_path(backend))
     except Exception as exc:
         raise StoreError(f"Cannot open the MemLens journal for {backend.location}: {exc}") from None
-    return MemoryService(store, journal, embedder, mem0)
+    service = MemoryService(store, journal, embedder, mem0)
+    path = traces_path(backend)
+    try:
+        service.traces = TraceStore(path)
+    except Exception as exc:
+        raise StoreError(
+            f"Cannot open the retrieval traces file {path}: {exc}. Move it aside to start a new one."
+        ) from None
+    return service

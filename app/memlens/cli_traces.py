@@ -1,0 +1,296 @@
+"""Retrieval-trace commands for `memlens`: list and import traces, why-not, replay, and
+pinned queries that a script or CI job can check (exit 1 when one fails).
+
+Kept apart from cli.py so the trace debugger can grow without crowding it; cli.py wires
+them in with `register(sub)` and `COMMANDS`. Helpers of cli.py are imported inside
+functions: cli.py imports this module while it is itself being imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from memlens.core.query import Filter
+from memlens.core.traces import CLI, Trace, TraceImportError, TraceStore
+
+
+def _store_only(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", metavar="DIR", help="store folder (default: the per-user MemLens store)")
+    p.add_argument("--collection", metavar="NAME", help="collection (default: 'memories' or the only one)")
+
+
+def _filter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", action="append", metavar="ID", help="only memories of this user (repeatable)")
+    p.add_argument("--agent", action="append", metavar="ID", help="only memories of this agent (repeatable)")
+    p.add_argument("--session", action="append", metavar="ID", help="only memories of this session/run")
+    p.add_argument("--kind", action="append", metavar="KIND", help="only memories of this kind")
+    p.add_argument("--tag", action="append", metavar="TAG", help="only memories with this tag")
+
+
+def _filter(args: argparse.Namespace) -> Filter:
+    return Filter(
+        users=frozenset(args.user or ()),
+        agents=frozenset(args.agent or ()),
+        sessions=frozenset(args.session or ()),
+        kinds=frozenset(args.kind or ()),
+        tags=frozenset(args.tag or ()),
+    )
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the trace commands to `memlens`' sub-command parsers."""
+    from memlens.cli import _store_args
+
+    p = sub.add_parser("traces", help="list recorded retrieval traces, newest first")
+    _store_only(p)
+    p.add_argument("--origin", metavar="X", help="only this origin ('cli', 'gui'; 'plugin:' = every plugin)")
+    p.add_argument("--session", metavar="ID", help="only this agent session")
+    p.add_argument("--contains", metavar="TEXT", help="only queries containing TEXT")
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N traces (default 20)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line, hits included")
+
+    p = sub.add_parser(
+        "import-traces", help="load retrieval traces: OpenInference OTLP JSON, or a Mem0 search"
+    )
+    p.add_argument("file", type=Path, help="the file to read")
+    p.add_argument("--format", choices=["openinference", "mem0"], required=True)
+    p.add_argument("--query", metavar="TEXT", help="the query of a Mem0 search result (required for mem0)")
+    p.add_argument("--k", type=int, metavar="N", help="the search's top_k (default: the number of results)")
+    p.add_argument("--threshold", type=float, metavar="S", help="the search's score threshold")
+    _store_only(p)
+    _filter_args(p)
+
+    p = sub.add_parser("pin", help="pin a query: memories it must (and must not) return")
+    p.add_argument("query", help="the query text")
+    p.add_argument("--must", action="append", default=[], metavar="ID", help="a memory it must return")
+    p.add_argument(
+        "--must-not", action="append", default=[], metavar="ID", help="a memory it must not return"
+    )
+    p.add_argument("--k", type=int, default=10, metavar="N", help="how many results to look at (default 10)")
+    _store_args(p)
+    _filter_args(p)
+
+    p = sub.add_parser("check-queries", help="re-run pinned queries; exit 1 if any fails")
+    _store_args(p)
+
+    p = sub.add_parser("why-not", help="why a memory was not returned by a trace")
+    p.add_argument("trace", help="trace id (or a unique prefix, as `memlens traces` shows it)")
+    p.add_argument("memory", nargs="+", help="memory id(s)")
+    _store_args(p)
+
+    p = sub.add_parser("replay", help="re-run traces against the store as it is now")
+    p.add_argument("trace", nargs="?", help="trace id or unique prefix")
+    p.add_argument("--session", metavar="ID", help="replay every trace of this session instead")
+    _store_args(p)
+
+
+# -- helpers -----------------------------------------------------------------------
+def _trace_store(args: argparse.Namespace) -> tuple[Any, TraceStore]:
+    from memlens.cli import _backend
+    from memlens.core.workspace import traces_path
+
+    backend = _backend(args, create=False)
+    return backend, TraceStore(traces_path(backend))
+
+
+def _service_traces(service) -> TraceStore:
+    from memlens.cli import CliError
+
+    if service.traces is None:
+        raise CliError("Retrieval traces are not available for this store.")
+    return service.traces
+
+
+def _resolve(traces: TraceStore, key: str) -> Trace:
+    from memlens.cli import CliError
+
+    try:
+        return traces.resolve(key)
+    except KeyError as exc:
+        raise CliError(exc.args[0]) from None
+
+
+def _trace_line(t: Trace) -> str:
+    when = t.time.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    latency = f"{t.latency_ms:8.1f} ms" if t.latency_ms is not None else "       - ms"
+    session = f"  session={t.session_id}" if t.session_id else ""
+    return (
+        f"{when}  {t.id[:8]}  {t.origin:<14} k={t.k:<3} {len(t.hits):>3} hits {latency}  {t.query!r}{session}"
+    )
+
+
+def _trace_json(t: Trace) -> str:
+    return json.dumps(
+        {
+            "id": t.id,
+            "time": t.time.isoformat(),
+            "origin": t.origin,
+            "session_id": t.session_id,
+            "collection": t.collection,
+            "query": t.query,
+            "k": t.k,
+            "latency_ms": t.latency_ms,
+            "hits": [
+                {"memory_id": h.memory_id, "rank": h.rank, "distance": h.distance, "score": h.score}
+                | ({"components": h.components} if h.components else {})
+                for h in t.hits
+            ],
+        },
+        ensure_ascii=False,
+    )
+
+
+# -- commands ------------------------------------------------------------------------
+def cmd_traces(args: argparse.Namespace) -> int:
+    _, traces = _trace_store(args)
+    found = traces.find(
+        collection=args.collection,
+        origin=args.origin,
+        session_id=args.session,
+        text=args.contains,
+        limit=max(args.limit, 0),
+    )
+    for t in found:
+        print(_trace_json(t) if args.json else _trace_line(t))
+    if not found and not args.json:
+        print("No traces.", file=sys.stderr)
+    return 0
+
+
+def cmd_import_traces(args: argparse.Namespace) -> int:
+    from memlens.cli import CliError
+    from memlens.core.importers.mem0_search import read_mem0_search
+    from memlens.core.importers.openinference import read_otlp_json
+    from memlens.core.workspace import pick_collection
+
+    if not args.file.is_file():
+        raise CliError(f"{args.file} is not a file.")
+    if args.format == "mem0" and not args.query:
+        raise CliError(
+            "--query is required with --format mem0: a Mem0 search result does not hold its query."
+        )
+    if args.format == "openinference" and (args.query or args.k or args.threshold is not None):
+        raise CliError("--query, --k and --threshold are for --format mem0; OpenInference spans carry them.")
+    backend, traces = _trace_store(args)
+    collection = pick_collection(backend, args.collection)
+    try:
+        if args.format == "mem0":
+            flt = _filter(args)
+            found = [
+                read_mem0_search(
+                    args.file,
+                    args.query,
+                    k=args.k,
+                    threshold=args.threshold,
+                    flt=None if flt.is_default else flt,
+                    collection=collection,
+                )
+            ]
+        else:
+            found = read_otlp_json(args.file, collection=collection)
+    except TraceImportError as exc:
+        raise CliError(f"{args.file}: {exc}") from None
+    if not found:
+        print(f"No OpenInference retriever spans in {args.file}; nothing imported.")
+        return 0
+    kept = traces.add_many(found)
+    rest = len(found) - kept
+    note = f" ({rest} already imported or past the retention limit)" if rest else ""
+    print(f"Imported {kept} trace(s) for '{collection}' from {args.file}{note}.")
+    return 0
+
+
+def cmd_pin(args: argparse.Namespace) -> int:
+    from memlens.cli import CliError, _service
+    from memlens.core.pinned import PinnedQuery, PinnedStore
+    from memlens.core.why_not import filter_exclusion
+
+    service = _service(args)
+    col = service.store.collection
+    unknown = [m for m in [*args.must, *args.must_not] if service.get(m) is None]
+    if unknown:
+        raise CliError(f"No memory with id {unknown[0]!r} in '{col}'; nothing was pinned.")
+    try:
+        pinned = PinnedQuery(args.query, tuple(args.must), tuple(args.must_not), args.k, _filter(args), col)
+    except ValueError as exc:
+        raise CliError(f"Cannot pin this query: {exc}.") from None
+    for mid in pinned.must:
+        record = service.get(mid)
+        if not pinned.filter.matches(record):
+            excl = filter_exclusion(pinned.filter, record)
+            why = excl[1] if excl else f"it is {record.status.value}"
+            raise CliError(f"{mid} can never be returned with this filter: {why}; nothing was pinned.")
+    PinnedStore(_service_traces(service).path).add(pinned)
+    parts = [f"must return {', '.join(pinned.must)}"] if pinned.must else []
+    parts += [f"must not return {', '.join(pinned.must_not)}"] if pinned.must_not else []
+    print(f"Pinned {pinned.query!r} (k={pinned.k}) in '{col}': {'; '.join(parts)}. Id {pinned.id[:8]}.")
+    return 0
+
+
+def cmd_check_queries(args: argparse.Namespace) -> int:
+    from memlens.cli import EXIT_FAILED, _service
+    from memlens.core.pinned import PinnedStore, check_pinned
+
+    service = _service(args)
+    col = service.store.collection
+    pins = PinnedStore(_service_traces(service).path).all(col)
+    if not pins:
+        print(
+            f"No pinned queries for '{col}'. Add one with: memlens pin \"QUERY\" --must ID", file=sys.stderr
+        )
+        return 0
+    results = check_pinned(service, pins, origin=CLI)
+    for r in results:
+        print(r.line())
+    failed = sum(not r.passed for r in results)
+    print(f"{len(results) - failed} passed, {failed} failed.", file=sys.stderr)
+    return EXIT_FAILED if failed else 0
+
+
+def cmd_why_not(args: argparse.Namespace) -> int:
+    from memlens.cli import _service
+    from memlens.core.why_not import explain
+
+    service = _service(args)
+    trace = _resolve(_service_traces(service), args.trace)
+    for mid, w in explain(service, trace, args.memory).items():
+        print(f"{mid}: {w.cause}: {w.message}")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from memlens.cli import CliError, _service
+    from memlens.core.why_not import replay, replay_session
+
+    if bool(args.trace) == bool(args.session):
+        raise CliError("Give a trace id, or --session ID to replay a whole session.")
+    service = _service(args)
+    traces = _service_traces(service)
+    if args.session:
+        runs = replay_session(service, traces, args.session)
+    else:
+        runs = [replay(service, _resolve(traces, args.trace))]
+    if not runs:
+        raise CliError(f"No traces of session {args.session!r} in '{service.store.collection}'.")
+    for r in runs:
+        now = {h.memory_id: h.rank for h in r.hits}
+        parts = [f"+{i} entered at {now[i]}" for i in r.entered]
+        parts += [f"-{i} left (was {r.trace.hit(i).rank})" for i in r.left]
+        parts += [f"{i} {old}->{new}" for i, old, new in r.moved]
+        parts.append(f"{len(r.unchanged)} unchanged")
+        print(f"{r.trace.id[:8]}  {r.trace.query!r}: {'; '.join(parts)}")
+    return 0
+
+
+COMMANDS = {
+    "traces": cmd_traces,
+    "import-traces": cmd_import_traces,
+    "pin": cmd_pin,
+    "check-queries": cmd_check_queries,
+    "why-not": cmd_why_not,
+    "replay": cmd_replay,
+}
