@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--contains", metavar="TEXT", help="only queries containing TEXT")
     p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N traces (default 20)")
     p.add_argument("--json", action="store_true", help="one JSON object per line, hits included")
+    p.add_argument("--keep", type=int, metavar="N", help="retention: keep only the newest N traces (saved)")
+    p.add_argument("--keep-days", type=float, metavar="D", help="retention: drop traces older than D days")
+    p.add_argument("--keep-all", action="store_true", help="retention: lift both limits (saved)")
 
     p = sub.add_parser(
         "import-traces", help="load retrieval traces: OpenInference OTLP JSON, or a Mem0 search"
@@ -146,7 +149,19 @@ def _trace_json(t: Trace) -> str:
 
 # -- commands ------------------------------------------------------------------------
 def cmd_traces(args: argparse.Namespace) -> int:
+    from memlens.cli import CliError
+
     _, traces = _trace_store(args)
+    if args.keep_all or args.keep is not None or args.keep_days is not None:
+        try:
+            traces.set_retention(
+                None if args.keep_all else (args.keep or traces.max_traces),
+                None if args.keep_all else (args.keep_days or traces.max_age_days),
+                persist=True,
+            )
+        except ValueError as exc:
+            raise CliError(f"Retention not changed: {exc}.") from None
+        print(f"Traces: {traces.retention_text()}.", file=sys.stderr)
     found = traces.find(
         collection=args.collection,
         origin=args.origin,

@@ -127,18 +127,34 @@ def test_listing_filters_by_origin_session_time_text_and_memory_newest_first(tmp
 
 
 def test_retention_keeps_the_newest_and_drops_the_too_old_on_insert(tmp_path):
-    store = TraceStore(tmp_path / "t.sqlite3", max_traces=3)
+    store = TraceStore(tmp_path / "t.sqlite3")
+    store.set_retention(3, None)
     assert store.add_many([trace_at(m, f"q{m}") for m in (50, 40, 30, 20, 10)]) == 3
     assert [t.query for t in store.find()] == ["q10", "q20", "q30"]
     store.add(trace_at(5, "q5"))
     assert [t.query for t in store.find()] == ["q5", "q10", "q20"]
 
-    aged = TraceStore(tmp_path / "aged.sqlite3", max_traces=None, max_age_days=1)
+    aged = TraceStore(tmp_path / "aged.sqlite3")
+    aged.set_retention(None, 1)
     kept = aged.add_many([trace_at(60 * 24 * 3, "three days ago"), trace_at(1, "just now")])
     assert kept == 1
     assert [t.query for t in aged.find()] == ["just now"]
     aged.set_retention(None, 1 / (24 * 60 * 2))  # 30 seconds: "just now" (a minute ago) goes too
     assert aged.count() == 0
+
+
+def test_a_chosen_retention_is_kept_in_the_file_for_every_process(tmp_path):
+    path = tmp_path / "t.sqlite3"
+    assert TraceStore(path).retention_text() == "keeps the newest 10,000"
+    TraceStore(path).set_retention(2, 7, persist=True)
+    reopened = TraceStore(path)  # as the CLI or a plugin host would open it
+    assert (reopened.max_traces, reopened.max_age_days) == (2, 7)
+    assert reopened.retention_text() == "keeps the newest 2, none older than 7 days"
+    reopened.add_many([trace_at(m, f"q{m}") for m in (3, 2, 1)])
+    assert [t.query for t in reopened.find()] == ["q1", "q2"]
+    with pytest.raises(ValueError, match="at least 1"):
+        reopened.set_retention(0, None, persist=True)
+    assert TraceStore(path).max_traces == 2  # a refused setting changes nothing
 
 
 # -- OpenInference -------------------------------------------------------------------

@@ -235,6 +235,41 @@ class Journal:
             for ts, op, label, actor, reason, state, b, a in rows
         ]
 
+    # -- time: what the timeline and "as of" read -------------------------------
+    _MARKS_SQL = """
+        SELECT g.id, g.ts, g.label, o.memory_id,
+               json_extract(o.before, '$.status'), json_extract(o.after, '$.status'),
+               json_extract(o.before, '$.text') IS NOT json_extract(o.after, '$.text'),
+               json_remove(o.before, '$.updated_at', '$.version')
+                   IS NOT json_remove(o.after, '$.updated_at', '$.version'),
+               json_extract(o.after, '$.source.type'), json_extract(o.after, '$.source.merged_from')
+        FROM operations o JOIN groups g ON g.id = o.group_id
+        WHERE g.collection = ? AND g.state = ?
+          AND (o.before IS NOT NULL OR json_extract(o.after, '$.source.type') = 'merge')
+        ORDER BY g.seq, o.idx"""
+
+    _BEFORES_SQL = """
+        SELECT o.memory_id, o.before, json_extract(o.after, '$.source.type')
+        FROM operations o JOIN groups g ON g.id = o.group_id
+        WHERE g.collection = ? AND g.state = ? AND g.ts > ?
+          AND (o.before IS NOT NULL OR json_extract(o.after, '$.source.type') = 'merge')
+        ORDER BY g.seq DESC, o.idx DESC"""
+
+    def change_marks(self, collection: str) -> list[tuple]:
+        """Applied operations that change an existing memory or make a merged one, oldest
+        first: (group id, ts, label, memory id, status before, status after, text changed,
+        anything changed, source type after, merged_from after as JSON). Plain adds are left
+        out: their mark is the memory's created_at. Fields are extracted in SQLite so a
+        100,000-memory import group costs no record or vector parsing."""
+        with self._lock:
+            return self._db.execute(self._MARKS_SQL, (collection, APPLIED)).fetchall()
+
+    def befores_after(self, collection: str, ts: float) -> list[tuple]:
+        """(memory id, state before as JSON, source type after) of the same operations
+        applied after `ts`, newest first: walking them undoes the store back to `ts`."""
+        with self._lock:
+            return self._db.execute(self._BEFORES_SQL, (collection, APPLIED, ts)).fetchall()
+
     # -- trash of foreign stores -----------------------------------------------
     def trash_put(self, collection: str, states: Sequence[State]) -> None:
         if not states:

@@ -4,25 +4,22 @@
 as they are: one creation mark per memory, one mark per journal change of a memory.
 `as_of` rebuilds the collection at an earlier time by walking the journal backwards.
 
-The journal is read here with SQL (JSON fields extracted by SQLite, no embeddings): an
-import of 100,000 memories is one journal group, and loading its operations through
-`Journal.operations` would parse every record and vector only to find no change marks.
+The journal's `change_marks` and `befores_after` extract JSON fields in SQLite: an import
+of 100,000 memories is one journal group, and `Journal.operations` would parse every
+record and vector only to find no change marks.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
-from memlens.core.journal import APPLIED, Journal
 from memlens.core.query import Filter
 from memlens.core.record import MemoryRecord, Status, utc_now
 from memlens.core.service import MemoryService
@@ -39,36 +36,6 @@ _LANE_VALUE = {
     "kind": lambda r: r.kind,
 }
 _GONE = (Status.DELETED.value, Status.ARCHIVED.value)
-
-# One row per operation that can make a mark: adds are left out (their mark is the
-# creation mark at created_at) unless they made a merged memory.
-_EVENTS_SQL = """
-SELECT g.id, g.ts, g.label, o.memory_id,
-       json_extract(o.before, '$.status'), json_extract(o.after, '$.status'),
-       json_extract(o.before, '$.text') IS NOT json_extract(o.after, '$.text'),
-       json_remove(o.before, '$.updated_at', '$.version')
-           IS NOT json_remove(o.after, '$.updated_at', '$.version'),
-       json_extract(o.after, '$.source.type'), json_extract(o.after, '$.source.merged_from')
-FROM operations o JOIN groups g ON g.id = o.group_id
-WHERE g.collection = ? AND g.state = ?
-  AND (o.before IS NOT NULL OR json_extract(o.after, '$.source.type') = 'merge')
-ORDER BY g.seq, o.idx
-"""
-
-_BEFORES_SQL = """
-SELECT o.memory_id, o.before, json_extract(o.after, '$.source.type')
-FROM operations o JOIN groups g ON g.id = o.group_id
-WHERE g.collection = ? AND g.state = ? AND g.ts > ?
-  AND (o.before IS NOT NULL OR json_extract(o.after, '$.source.type') = 'merge')
-ORDER BY g.seq DESC, o.idx DESC
-"""
-
-
-def _read_journal(journal: Journal, sql: str, args: Sequence) -> list[tuple]:
-    """Rows from the journal file through a read-only connection of our own (safe off-thread)."""
-    uri = f"{journal.path.resolve().as_uri()}?mode=ro"
-    with closing(sqlite3.connect(uri, uri=True)) as db:
-        return db.execute(sql, tuple(args)).fetchall()
 
 
 def _epoch(value: datetime | None) -> float:
@@ -141,7 +108,7 @@ def timeline_events(service: MemoryService) -> TimelineData:
     records = service.records(service.select_all())
     index = {r.id: i for i, r in enumerate(records)}
     created = np.array([_epoch(r.created_at) for r in records], dtype=np.float64)
-    rows = _read_journal(service.journal, _EVENTS_SQL, (service.store.collection, APPLIED))
+    rows = service.journal.change_marks(service.store.collection)
     # A merge archives its sources in the same group: those marks say "merge" too.
     merged_from: dict[str, set[str]] = {}
     for gid, _ts, _label, _mid, b_status, _a, _text, _changed, a_source, sources in rows:
@@ -207,7 +174,7 @@ def as_of(service: MemoryService, when: datetime) -> dict[str, MemoryRecord]:
     when imported; a memory a merge made after `when` did not exist yet.
     """
     snapshot = {r.id: r for r in service.records(service.select_all())}
-    rows = _read_journal(service.journal, _BEFORES_SQL, (service.store.collection, APPLIED, when.timestamp()))
+    rows = service.journal.befores_after(service.store.collection, when.timestamp())
     merged_later: set[str] = set()
     for mid, before, after_source in rows:
         if before is None:

@@ -63,7 +63,9 @@ CREATE TABLE IF NOT EXISTS trace_hits (
     PRIMARY KEY (trace_id, rank)
 );
 CREATE INDEX IF NOT EXISTS trace_hits_memory ON trace_hits(memory_id);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT);
 """
+DEFAULT_MAX_TRACES = 10_000
 
 
 class TraceImportError(ValueError):
@@ -236,23 +238,41 @@ _COLS = (
 
 class TraceStore(SqliteFile):
     """Traces in one SQLite file. Keeps at most `max_traces` (the newest) and, when
-    `max_age_days` is set, none older than that; None lifts a limit."""
+    `max_age_days` is set, none older than that; None lifts a limit.
 
-    def __init__(
-        self, path: str | Path, max_traces: int | None = 10_000, max_age_days: float | None = None
-    ) -> None:
+    The retention chosen by the user (`set_retention(..., persist=True)`, from the window
+    or `memlens traces --keep`) is saved in the file itself, so every process recording
+    into it (GUI, CLI, plugins) honours the same limits.
+    """
+
+    def __init__(self, path: str | Path) -> None:
         super().__init__(path, _SCHEMA)
-        self.set_retention(max_traces, max_age_days, enforce=False)
+        saved = dict(self._rows("SELECT key, value FROM settings"))
+        retention = json.loads(saved.get("retention", "null")) or {}
+        self.set_retention(
+            retention.get("max_traces", DEFAULT_MAX_TRACES), retention.get("max_age_days"), enforce=False
+        )
 
-    def set_retention(self, max_traces: int | None, max_age_days: float | None, enforce: bool = True) -> None:
+    def set_retention(
+        self, max_traces: int | None, max_age_days: float | None, enforce: bool = True, persist: bool = False
+    ) -> None:
         if max_traces is not None and max_traces < 1:
             raise ValueError("max_traces must be at least 1 (or None for no limit)")
         if max_age_days is not None and max_age_days <= 0:
             raise ValueError("max_age_days must be positive (or None for no limit)")
         self.max_traces, self.max_age_days = max_traces, max_age_days
+        if persist:
+            value = json.dumps({"max_traces": max_traces, "max_age_days": max_age_days})
+            with self._tx() as db:
+                db.execute("INSERT OR REPLACE INTO settings VALUES ('retention', ?)", (value,))
         if enforce:
             with self._tx() as db:
                 self._enforce(db)
+
+    def retention_text(self) -> str:
+        count = "no count limit" if self.max_traces is None else f"the newest {self.max_traces:,}"
+        age = "" if self.max_age_days is None else f", none older than {self.max_age_days:g} days"
+        return f"keeps {count}{age}"
 
     # -- writing ---------------------------------------------------------------
     def add(self, trace: Trace) -> Trace:
