@@ -23,11 +23,23 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def install_error_hook(window: MainWindow) -> None:
+    """An exception in a Qt slot would otherwise only reach the terminal: show it."""
+    previous = sys.excepthook
+
+    def hook(kind, value, tb) -> None:
+        previous(kind, value, tb)
+        window.show_error(f"Something went wrong: {kind.__name__}: {value}")
+
+    sys.excepthook = hook
+
+
 def run(
     store: str | None = None, collection: str | None = None, model: str | None = None, demo: bool = False
 ) -> int:
     app = make_app()
     window = MainWindow(model=model)
+    install_error_hook(window)
     window.show()
     start_window(window, store, collection, demo)
     return app.exec()

@@ -1,7 +1,9 @@
-"""One open collection: filter bar, memory table and inspector, sharing one selection."""
+"""One open collection: filter bar, the views (table, graph, map, timeline, curation, traces)
+and the inspector, sharing one selection."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -14,6 +16,7 @@ from memlens.core.merge import merge
 from memlens.core.query import Filter, SearchHit
 from memlens.core.record import Status
 from memlens.core.service import Change, MemoryService
+from memlens.core.timeline import TimelineData, as_of, select_in, timeline_events
 from memlens.core.workspace import data_dir
 from memlens.gui.bridge import ServiceBridge
 from memlens.gui.bulk_dialog import BulkDialog
@@ -28,10 +31,16 @@ from memlens.gui.memory_table import MemoryTableModel, MemoryTableView
 from memlens.gui.merge_dialog import MergeDialog
 from memlens.gui.review_panel import ReviewPanel
 from memlens.gui.selection import SelectionModel
+from memlens.gui.timeline_view import TimelineView
+from memlens.gui.traces_panel import TracesPanel
 from memlens.gui.trash_panel import TrashPanel
 from memlens.gui.workers import TaskSlot, Workers
 
 SEARCH_K = 50
+TIMELINE_RETRIEVALS = 5000  # newest traces drawn in the timeline's retrieval lane
+CONFLICTS_WITH_TIMELINE = 20_000  # up to this size, opening the timeline also finds conflicts
+# The timeline marks as stale only likely conflicts; the Conflicts tab lists weaker candidates too.
+STALE_CONFLICT_SIMILARITY = 0.8
 
 
 class CollectionPage(QWidget):
@@ -50,6 +59,10 @@ class CollectionPage(QWidget):
         self._scene_stale = True
         self.scene: GraphScene | None = None
         self._search = ("", KEYWORD)
+        self._time_range: tuple[datetime | None, datetime | None] = (None, None)
+        self._timeline_slot = TaskSlot()
+        self._timeline_stale = True
+        self._as_of_slot = TaskSlot()
 
         self.filter_bar = FilterBar()
         self.model = MemoryTableModel(service, self)
@@ -62,6 +75,10 @@ class CollectionPage(QWidget):
         self.views.addTab(self.table, "Table")
         self.views.addTab(self.graph_view, "Graph")
         self.views.addTab(self.map_view, "Semantic map")
+        self.timeline = TimelineView(service, self.selection, load=False)
+        self.views.addTab(self.timeline, "Timeline")
+        self.timeline.sig_range.connect(self._on_time_range)
+        self.timeline.sig_as_of.connect(self._on_as_of)
         self.panels = {
             "Duplicates": DuplicatesPanel(service, workers, self.selection),
             "Conflicts": ConflictsPanel(service, workers, self.selection),
@@ -71,7 +88,16 @@ class CollectionPage(QWidget):
         for name, panel in self.panels.items():
             self.views.addTab(panel, name)
             panel.sig_applied.connect(self.sig_applied.emit)
+        self.traces_panel = TracesPanel(service, workers, self.selection)
+        self.views.addTab(self.traces_panel, "Traces")
+        self.traces_panel.sig_highlight.connect(self._set_highlight)
+        self.traces_panel.sig_query_point.connect(self.map_view.set_query_vector)
         self.panels["Review"].sig_edit = self.edit_in_inspector
+        self.panels["Conflicts"].sig_found.connect(
+            lambda found: self.timeline.set_conflicts(
+                [c for c in found if c.similarity >= STALE_CONFLICT_SIMILARITY]
+            )
+        )
         self.views.currentChanged.connect(self._on_view_changed)
         for view in (self.graph_view, self.map_view):
             view.sig_export.connect(self._ask_export)
@@ -100,8 +126,18 @@ class CollectionPage(QWidget):
         times = [r.created_at for r in self.service.records(self.service.select()) if r.created_at]
         self.filter_bar.set_time_bounds(min(times, default=None), max(times, default=None))
 
-    def current_filter(self) -> Filter:
+    def _base_filter(self) -> Filter:
+        """The filter bar's filter, narrowed to the range dragged on the timeline."""
         flt = self.filter_bar.current_filter()
+        since, until = self._time_range
+        if since is not None:
+            flt = Filter(**{**flt.__dict__, "since": max(filter(None, (flt.since, since)))})
+        if until is not None:
+            flt = Filter(**{**flt.__dict__, "until": min(filter(None, (flt.until, until)))})
+        return flt
+
+    def current_filter(self) -> Filter:
+        flt = self._base_filter()
         text, mode = self._search
         if text and mode == KEYWORD:
             flt = Filter(**{**flt.__dict__, "text": text})
@@ -111,12 +147,18 @@ class CollectionPage(QWidget):
         """Run the current filter or search off the GUI thread; the newest request wins."""
         flt = self.current_filter()
         text, mode = self._search
-        graph_filter = self.filter_bar.current_filter()
+        graph_filter = self._base_filter()
         if graph_filter != getattr(self, "_graph_filter", None):
             self._graph_filter = graph_filter
             self._scene_stale = True
             self._ensure_scene()
-        if text and mode != KEYWORD:
+        snapshot = self.model.snapshot
+        if snapshot is not None:  # "as of": the past is in memory; search it by keyword
+            flt = Filter(**{**flt.__dict__, "text": text}) if text else flt
+            task = self.workers.read(
+                "Filtering the past", lambda ctx: select_in(snapshot, flt), self._show_ids
+            )
+        elif text and mode != KEYWORD:
             task = self.workers.read(
                 "Searching", lambda ctx: self.service.semantic_search(text, SEARCH_K, flt), self._show_hits
             )
@@ -133,16 +175,19 @@ class CollectionPage(QWidget):
         self.model.set_hits(hits)
         self._set_highlight({h.record.id for h in hits})
         self._after_rows()
+        if self.traces_panel.loaded:  # the search was just recorded as a trace
+            self.traces_panel.load()
 
     def _set_highlight(self, ids: set[str] | None) -> None:
-        for view in (self.graph_view, self.map_view):
+        for view in (self.graph_view, self.map_view, self.timeline):
             view.set_highlight(ids)
 
     def _on_view_changed(self, _index: int) -> None:
         panel = self.views.currentWidget()
-        if isinstance(panel, CurationPanel) and not panel.loaded:
-            panel.load()  # curation lists are computed when first looked at
+        if isinstance(panel, CurationPanel | TracesPanel) and not panel.loaded:
+            panel.load()  # lists are computed when first looked at
         self._ensure_scene()
+        self._ensure_timeline()
 
     def show_view(self, name: str) -> None:
         for i in range(self.views.count()):
@@ -183,7 +228,9 @@ class CollectionPage(QWidget):
     # -- graph and map ---------------------------------------------------------
     def _ensure_scene(self, force: bool = False) -> None:
         """(Re)build the graph scene when a graph view is showing and the data moved on."""
-        if self.views.currentIndex() == 0 or not (self._scene_stale or force):
+        if self.views.currentWidget() not in (self.graph_view, self.map_view):
+            return
+        if not (self._scene_stale or force):
             return
         self._scene_stale = False
         ids = self.service.select(self._graph_filter)
@@ -201,7 +248,7 @@ class CollectionPage(QWidget):
 
     def _ask_export(self, fmt: str) -> None:
         filters = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "graphml": "GraphML (*.graphml)"}
-        name = f"{self.service.store.collection}-{'map' if self.views.currentIndex() == 2 else 'graph'}.{fmt}"
+        name = f"{self.service.store.collection}-{'map' if self._showing_map() else 'graph'}.{fmt}"
         path, _ = QFileDialog.getSaveFileName(self, f"Export {fmt.upper()}", name, filters[fmt])
         if path:
             self.export(fmt, Path(path))
@@ -210,7 +257,7 @@ class CollectionPage(QWidget):
         """Write the showing view as PNG/SVG, or the graph as GraphML (opens in Gephi)."""
         import pyqtgraph.exporters as exporters
 
-        view = self.map_view if self.views.currentIndex() == 2 else self.graph_view
+        view = self.map_view if self._showing_map() else self.graph_view
         if fmt == "graphml":
             if self.scene is not None:
                 to_graphml(self.scene.graph, {r.id: r for r in self.scene.records}, str(path))
@@ -221,6 +268,55 @@ class CollectionPage(QWidget):
         exporter = exporters.ImageExporter(view.plot.getPlotItem())
         exporter.parameters()["width"] = max(view.plot.width() * 2, 1200)
         exporter.export(str(path))
+
+    def _showing_map(self) -> bool:
+        return self.views.currentWidget() is self.map_view
+
+    # -- timeline --------------------------------------------------------------
+    def _ensure_timeline(self) -> None:
+        """Recompute the timeline off the GUI thread when it is showing and out of date."""
+        if self.views.currentWidget() is not self.timeline or not self._timeline_stale:
+            return
+        self._timeline_stale = False
+        collection = self.service.store.collection
+        traces = self.service.traces
+
+        def compute(ctx) -> tuple[TimelineData, list[tuple[float, int]]]:
+            data = timeline_events(self.service)
+            found = traces.find(collection=collection, limit=TIMELINE_RETRIEVALS) if traces else []
+            return data, [(t.time.timestamp(), len(t.hits)) for t in found]
+
+        self._timeline_slot.replace(self.workers.read("Reading the timeline", compute, self._show_timeline))
+        conflicts = self.panels["Conflicts"]
+        if not conflicts.loaded and len(self.service) <= CONFLICTS_WITH_TIMELINE:
+            conflicts.load()  # open conflicts are drawn as stale marks
+
+    def _show_timeline(self, result: tuple[TimelineData, list[tuple[float, int]]]) -> None:
+        data, retrievals = result
+        self.timeline.set_data(data)
+        self.timeline.set_retrievals(retrievals)
+
+    def _on_time_range(self, since: datetime | None, until: datetime | None) -> None:
+        self._time_range = (since, until)
+        self.requery()
+
+    def _on_as_of(self, when: datetime | None) -> None:
+        """Time travel: the table and inspector show the collection as it was at `when`."""
+        if when is None:
+            self._as_of_slot.replace(self.workers.read("Back to now", lambda ctx: None, self._show_snapshot))
+            return
+        label = f"as of {when:%Y-%m-%d %H:%M}"
+        task = self.workers.read(
+            "Rebuilding the past",
+            lambda ctx: as_of(self.service, when),
+            lambda s: self._show_snapshot(s, label),
+        )
+        self._as_of_slot.replace(task)
+
+    def _show_snapshot(self, snapshot: dict | None, label: str = "") -> None:
+        self.model.snapshot = snapshot
+        self.inspector.set_snapshot(snapshot, label)
+        self.requery()
 
     def _after_rows(self) -> None:
         shown = self.model.total()
@@ -265,6 +361,8 @@ class CollectionPage(QWidget):
         changed = set(change.ids)
         self._scene_stale = True
         self._ensure_scene()
+        self._timeline_stale = True
+        self._ensure_timeline()
         self.model.refresh_rows(changed)
         self.inspector.refresh(changed)
         self.refresh_facets()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QPushButton
 
 from memlens.core.conflicts import Conflict, find_conflicts, supersede
@@ -12,6 +13,8 @@ from memlens.gui.curation_panel import CurationPanel, memory_block
 
 
 class ConflictsPanel(CurationPanel):
+    sig_found = Signal(list)  # the open conflicts, for views that mark them (the timeline)
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.dismissals = Dismissals(self.service.journal.path, self.service.store.collection)
@@ -66,6 +69,7 @@ class ConflictsPanel(CurationPanel):
             for c in conflicts
         ]
         self.set_items(conflicts, labels)
+        self.sig_found.emit(conflicts)
         self.status.setText(f"{len(conflicts)} possible conflicts, most similar first.")
 
     def item_ids(self, item: Conflict) -> list[str]:

@@ -108,6 +108,10 @@ class GraphView(QWidget):
         self.plot.addItem(self.nodes)
         self.ring = pg.ScatterPlotItem(pxMode=True, brush=None, pen=pen("#111827", 2.2), symbol="o")
         self.plot.addItem(self.ring)
+        self.query_mark = pg.ScatterPlotItem(
+            pxMode=True, size=20, symbol="star", brush=pg.mkBrush("#e15759"), pen=pen("#7f1d1d", 1)
+        )
+        self.plot.addItem(self.query_mark)
         self.legend = pg.LegendItem(
             offset=(10, 10), labelTextColor="#111827", brush=pg.mkBrush(255, 255, 255, 220)
         )
@@ -181,6 +185,15 @@ class GraphView(QWidget):
         self.redraw()
         if first:
             self.box.autoRange(padding=0.05)
+
+    def set_query_vector(self, vector: np.ndarray | None) -> None:
+        """Draw a retrieval's query on the semantic map, where its meaning places it."""
+        projection = self.scene.projection if self.scene is not None else None
+        if vector is None or projection is None or self.mode != "map":
+            self.query_mark.setData([])
+            return
+        xy = projection.apply(np.asarray(vector, dtype=np.float32)[None, :])
+        self.query_mark.setData(pos=xy, data=["query"])
 
     def set_highlight(self, ids: set[str] | None) -> None:
         """Search matches are lit, the rest faded; None lights everything."""

@@ -178,7 +178,17 @@ class MainWindow(QMainWindow):
             edit.addAction(a)
         view = menu.addMenu("&View")
         for n, name in enumerate(
-            ("Table", "Graph", "Semantic map", "Duplicates", "Conflicts", "Review", "Trash")
+            (
+                "Table",
+                "Graph",
+                "Semantic map",
+                "Timeline",
+                "Duplicates",
+                "Conflicts",
+                "Review",
+                "Trash",
+                "Traces",
+            )
         ):
             action = self._action(
                 name, lambda _=False, v=name: self.page and self.page.show_view(v), f"Alt+{n + 1}"

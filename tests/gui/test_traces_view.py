@@ -1,0 +1,136 @@
+"""The retrieval debugger in the window: a search becomes a trace a user can open, ask
+"why not" about, replay after an edit, and pin as a regression check."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from gui_support import type_search, wait_idle
+from memlens.core.record import Status
+
+
+def hit_ids(panel) -> list[str]:
+    return [panel.hits.item(r, 0).data(Qt.ItemDataRole.UserRole + 1) for r in range(panel.hits.rowCount())]
+
+
+def search_and_open(qtbot, window, query: str):
+    page = window.page
+    type_search(qtbot, window, query)
+    page.show_view("Traces")
+    panel = page.traces_panel
+    wait_idle(qtbot, window)
+    assert query[:30] in panel.list.item(0).text()
+    panel.list.setCurrentRow(0)
+    wait_idle(qtbot, window)
+    return panel
+
+
+def a_memory(service, user: str):
+    return next(r for r in service.records(service.select()) if r.user_id == user)
+
+
+def test_a_search_is_a_trace_with_ranked_hits_and_the_distance_distribution(qtbot, demo_window):
+    page = demo_window.page
+    target = a_memory(page.service, "carol")
+    panel = search_and_open(qtbot, demo_window, target.text)
+
+    assert panel.hits.rowCount() == 50
+    assert hit_ids(panel)[0] == target.id
+    assert panel.hits.item(0, 3).text() == target.text  # the text as it was retrieved
+    assert "k=50" in panel.header.text() and "gui" in panel.header.text()
+    _edges, counts = panel.histogram.getData()
+    assert counts.sum() == len(page.service)  # every memory's distance to the query
+    assert panel.cutoff.isVisible()
+    # The hits are lit in the graph views and the timeline, the rest faded.
+    assert page.graph_view.highlight == set(hit_ids(panel)) == page.timeline.highlight
+
+
+def test_why_not_explains_rank_beyond_k_a_filter_and_a_status(qtbot, demo_window):
+    page = demo_window.page
+    page.filter_bar.user.setCurrentText("carol")
+    wait_idle(qtbot, demo_window)
+    target = a_memory(page.service, "carol")
+    panel = search_and_open(qtbot, demo_window, target.text)
+    returned = set(hit_ids(panel))
+
+    outside = next(r for r in page.service.records(page.service.select()) if r.user_id == "bob")
+    page.selection.set([outside.id], source=None)
+    wait_idle(qtbot, demo_window)
+    assert panel.why.text().startswith(f"{outside.id}: Kept out by the filter")
+    assert "bob" in panel.why.text()
+
+    carol_not_returned = next(
+        r.id
+        for r in page.service.records(page.service.select())
+        if r.user_id == "carol" and r.id not in returned
+    )
+    page.selection.set([carol_not_returned], source=None)
+    wait_idle(qtbot, demo_window)
+    assert "only the top 50 were returned" in panel.why.text()
+    assert panel.picked.isVisible()  # its distance is marked on the distribution
+
+    page.service.set_status([carol_not_returned], Status.ARCHIVED)
+    page.selection.set([target.id], source=None)
+    wait_idle(qtbot, demo_window)
+    page.selection.set([carol_not_returned], source=None)
+    wait_idle(qtbot, demo_window)
+    assert "Kept out by its status" in panel.why.text()
+
+
+def test_replay_after_an_edit_shows_the_memory_leaving_and_pinned_check_fails(qtbot, demo_window):
+    page = demo_window.page
+    target = a_memory(page.service, "dan")
+    panel = search_and_open(qtbot, demo_window, target.text)
+    panel.pin_button.click()
+    panel.check_button.click()
+    wait_idle(qtbot, demo_window)
+    assert panel.report.toPlainText().startswith("1 passed, 0 failed")
+
+    page.save(target.id, {"text": "A recipe for sourdough with rye flour and caraway."})
+    wait_idle(qtbot, demo_window)
+    panel.replay_button.click()
+    wait_idle(qtbot, demo_window)
+    assert f"left the top k:    {target.id}" in panel.report.toPlainText()
+
+    panel.check_button.click()
+    wait_idle(qtbot, demo_window)
+    report = panel.report.toPlainText()
+    assert report.startswith("0 passed, 1 failed") and target.id in report
+
+
+def test_the_query_is_drawn_on_the_semantic_map(qtbot, demo_window):
+    page = demo_window.page
+    page.show_view("Semantic map")
+    qtbot.waitUntil(lambda: page.scene is not None, timeout=60000)
+    target = a_memory(page.service, "alice")
+    panel = search_and_open(qtbot, demo_window, target.text)
+    page.show_view("Semantic map")
+    xs, ys = page.map_view.query_mark.getData()
+    assert len(xs) == 1
+    # The query is its own text: it lands on the memory's point.
+    at = [r.id for r in page.scene.records].index(target.id)
+    spread = page.scene.map_pos.max(axis=0) - page.scene.map_pos.min(axis=0)
+    assert abs(xs[0] - page.scene.map_pos[at][0]) < 0.01 * spread[0]
+    assert abs(ys[0] - page.scene.map_pos[at][1]) < 0.01 * spread[1]
+    assert panel.trace is not None
+
+
+def test_trace_list_filters_and_retention_are_kept(qtbot, demo_window):
+    page = demo_window.page
+    for query in ("running shoes", "pandas dataframe"):
+        type_search(qtbot, demo_window, query)
+    page.show_view("Traces")
+    panel = page.traces_panel
+    wait_idle(qtbot, demo_window)
+    assert panel.list.count() == 2
+    panel.text.setText("pandas")
+    assert panel.list.count() == 1 and "pandas dataframe" in panel.list.item(0).text()
+    panel.text.clear()
+    panel.period.setCurrentText("Last hour")
+    assert panel.list.count() == 2
+
+    panel.keep.setValue(1)
+    panel.keep.editingFinished.emit()
+    assert panel.list.count() == 1  # the older trace was dropped
+    assert "keeps the newest 1" in panel.report.toPlainText()
+    assert page.service.traces.max_traces == 1
