@@ -79,6 +79,37 @@ def main() -> int:
         settle_for(0.3)
         window.grab().save(str(OUT / f"{name}.png"))
 
+    # The retrieval debugger: a question, its trace, and why a memory stayed out.
+    page.filter_bar.search.setText("Where is Alice travelling?")
+    settle(lambda: page.model.searching)
+    page.show_view("Traces")
+    traces = page.traces_panel
+    settle(lambda: traces.list.count() > 0)
+    traces.list.setCurrentRow(0)
+    settle(lambda: traces.cutoff.isVisible())
+    returned = set(traces.trace.ids)
+    traces.hits.selectRow(0)
+    settle_for(0.3)
+    window.grab().save(str(OUT / "trace-demo.png"))
+    # A memory about travel that the top 50 left out: why?
+    candidates = [r for r in service.records(service.select()) if r.id not in returned]
+    left_out = next((r.id for r in candidates if "trip" in r.text.lower()), candidates[0].id)
+    page.selection.set([left_out])
+    settle(lambda: left_out in traces.why.text())
+    settle_for(0.2)
+    window.grab().save(str(OUT / "why-not-demo.png"))
+    page.show_view("Semantic map")
+    settle_for(0.3)
+    window.grab().save(str(OUT / "map-query-demo.png"))
+    page.filter_bar.search.setText("")
+    settle(lambda: not page.model.searching)
+
+    page.selection.set([target])
+    page.show_view("Timeline")
+    settle(lambda: page.timeline.data is not None)
+    settle_for(0.5)
+    window.grab().save(str(OUT / "timeline-demo.png"))
+
     page.views.setCurrentIndex(0)
     for name in ("Duplicates", "Review", "Conflicts"):
         page.show_view(name)
@@ -106,9 +137,16 @@ def main() -> int:
         settle()
         loc = window.page
         loc.selection.set([records[0].id])
-        for tab, name in ((0, "table-locomo"), (1, "graph-locomo"), (2, "map-locomo")):
+        for tab, name in (
+            (0, "table-locomo"),
+            (1, "graph-locomo"),
+            (2, "map-locomo"),
+            (3, "timeline-locomo"),
+        ):
             loc.views.setCurrentIndex(tab)
-            settle(lambda t=tab: t == 0 or loc.scene is not None)
+            settle(
+                lambda t=tab: t == 0 or (loc.scene is not None if t < 3 else loc.timeline.data is not None)
+            )
             settle_for(0.3)
             window.grab().save(str(OUT / f"{name}.png"))
     print(f"wrote {len(list(OUT.glob('*.png')))} screenshots to {OUT}")
