@@ -13,6 +13,7 @@ from chromadb.config import Settings
 
 from memlens.core.profiles import (
     HOUSEKEEPING_COLLECTIONS,
+    MEM0,
     NATIVE,
     PROFILES,
     SCHEMA_KEY,
@@ -21,12 +22,14 @@ from memlens.core.profiles import (
     detect_profile,
 )
 from memlens.core.record import MemoryRecord
+from memlens.core.server_spec import ServerSpec
 from memlens.core.store import CollectionInfo, StoredMemory, StoreError, VectorHit
 
 # Mem0 opens Chroma with these settings; a second client in one process with other
 # settings fails, so MemLens uses the same ones.
 _SETTINGS = Settings(anonymized_telemetry=False)
 _SAMPLE = 20
+_MEM0_ENTITIES = "_entities"
 
 
 def _check_directory(path: Path, create: bool) -> None:
@@ -67,6 +70,36 @@ def _check_directory_entries(path: Path, create: bool) -> None:
         )
 
 
+def _server_error(where: str, spec: ServerSpec, exc: Exception) -> str:
+    """One line a person can act on, for each way connecting to a server fails."""
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    name = type(exc).__name__
+    if status in (401, 403) or name in ("AuthorizationError", "ChromaAuthError"):
+        given = f"the token in {spec.token_header}" if spec.token else "no token"
+        return (
+            f"The Chroma server at {where} refused access ({status or name}): {given} was sent. "
+            "Give the right token with --token or MEMLENS_CHROMA_TOKEN (and --token-header if the "
+            "server expects X-Chroma-Token)."
+        )
+    if name == "NotFoundError":
+        return (
+            f"The Chroma server at {spec.base_url} has no tenant {spec.tenant!r} with database "
+            f"{spec.database!r} ({exc})."
+        )
+    chain = [exc, exc.__cause__, exc.__context__]
+    names = " ".join(type(e).__name__ for e in chain if e is not None)
+    if (
+        any(isinstance(e, ConnectionError | OSError) for e in chain)
+        or "Connect" in names
+        or "Timeout" in names
+    ):
+        return (
+            f"Cannot reach the Chroma server at {spec.base_url}. "
+            "Is it running (`chroma run --path DIR --port N`) and is the address right?"
+        )
+    return f"Cannot use the Chroma server at {where}: {name}: {exc}"
+
+
 class ChromaBackend:
     """A Chroma client, embedded (a folder) or a server (host and port)."""
 
@@ -89,13 +122,26 @@ class ChromaBackend:
         return cls(client, str(p))
 
     @classmethod
-    def connect(cls, host: str, port: int, headers: dict[str, str] | None = None) -> ChromaBackend:
+    def connect(cls, spec: ServerSpec) -> ChromaBackend:
+        """A Chroma server (`chroma run`, or hosted): same features as a folder, over HTTP."""
+        where = spec.location
         try:
-            client = chromadb.HttpClient(host=host, port=port, headers=headers or {}, settings=_SETTINGS)
+            # A fresh Settings each time: HttpClient writes host and port into the object
+            # it is given, so a shared one would tie every later client to this server.
+            client = chromadb.HttpClient(
+                host=spec.host,
+                port=spec.port,
+                ssl=spec.ssl,
+                headers=spec.headers(),
+                tenant=spec.tenant,
+                database=spec.database,
+                settings=Settings(anonymized_telemetry=False),
+            )
             client.heartbeat()
+            client.list_collections(limit=1)
         except Exception as exc:
-            raise StoreError(f"Cannot reach the Chroma server at {host}:{port}: {exc}") from None
-        return cls(client, f"http://{host}:{port}")
+            raise StoreError(_server_error(where, spec, exc)) from None
+        return cls(client, where)
 
     @property
     def is_local(self) -> bool:
@@ -111,6 +157,14 @@ class ChromaBackend:
             infos.append(
                 CollectionInfo(col.name, col.count(), store.profile, store.dimension, store.distance)
             )
+        # Mem0 (with spaCy) keeps extracted entities in "<collection>_entities" beside its
+        # memories: Mem0's bookkeeping, not memories.
+        mem0 = {i.name for i in infos if i.profile == MEM0}
+        infos = [
+            i
+            for i in infos
+            if not (i.name.endswith(_MEM0_ENTITIES) and i.name[: -len(_MEM0_ENTITIES)] in mem0)
+        ]
         return sorted(infos, key=lambda i: i.name)
 
     def open(self, name: str, create: bool = False) -> ChromaMemoryStore:
@@ -192,6 +246,22 @@ class ChromaMemoryStore:
                 return
             yield self._records(got)
             offset += len(got["ids"])
+
+    def raw_rows(self, batch_size: int = 5000) -> Iterator[list[tuple[str, str | None, dict]]]:
+        """(id, document, metadata) as the owner wrote them, in pages, without vectors:
+        what the change watcher compares between polls."""
+        offset = 0
+        while True:
+            got = self._col.get(limit=batch_size, offset=offset, include=["documents", "metadatas"])
+            ids = got["ids"]
+            if not ids:
+                return
+            docs = got.get("documents") or [None] * len(ids)
+            metas = got.get("metadatas") or [None] * len(ids)
+            yield [(i, d, m or {}) for i, d, m in zip(ids, docs, metas, strict=True)]
+            if len(ids) < batch_size:
+                return
+            offset += len(ids)
 
     def get(self, ids: Sequence[str], with_embeddings: bool = False) -> list[StoredMemory]:
         if not ids:
