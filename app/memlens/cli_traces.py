@@ -67,6 +67,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     _store_only(p)
     _filter_args(p)
 
+    p = sub.add_parser("search", help="semantic search from the command line (recorded as a trace)")
+    p.add_argument("query", help="the query text")
+    p.add_argument("--k", type=int, default=10, metavar="N", help="how many results (default 10)")
+    p.add_argument("--json", action="store_true", help="one JSON object per hit")
+    _store_args(p)
+    _filter_args(p)
+
     p = sub.add_parser("pin", help="pin a query: memories it must (and must not) return")
     p.add_argument("query", help="the query text")
     p.add_argument("--must", action="append", default=[], metavar="ID", help="a memory it must return")
@@ -106,6 +113,16 @@ def _service_traces(service) -> TraceStore:
     if service.traces is None:
         raise CliError("Retrieval traces are not available for this store.")
     return service.traces
+
+
+def _searching_service(args: argparse.Namespace):
+    """A service whose model is loaded before any search, so that the latency recorded in
+    each trace is the retrieval's, not the one-off model load's."""
+    from memlens.cli import _service
+
+    service = _service(args)
+    service.embedder.encode(["warm-up"])
+    return service
 
 
 def _resolve(traces: TraceStore, key: str) -> Trace:
@@ -219,6 +236,25 @@ def cmd_import_traces(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from memlens.cli import CliError
+
+    if args.k < 1:
+        raise CliError("--k must be at least 1.")
+    service = _searching_service(args)
+    hits = service.semantic_search(args.query, args.k, _filter(args), origin=CLI)
+    for rank, h in enumerate(hits, 1):
+        if args.json:
+            print(json.dumps({"rank": rank, "id": h.record.id, "score": h.score, "text": h.record.text}))
+        else:
+            print(f"{rank:>3}  {h.score:6.3f}  {h.record.id}  {' '.join(h.record.text.split())[:100]}")
+    if service.traces is not None and not args.json:
+        latest = service.traces.find(collection=service.store.collection, origin=CLI, limit=1)
+        if latest:
+            print(f"trace {latest[0].id[:8]} (memlens why-not {latest[0].id[:8]} MEMORY)", file=sys.stderr)
+    return 0
+
+
 def cmd_pin(args: argparse.Namespace) -> int:
     from memlens.cli import CliError, _service
     from memlens.core.pinned import PinnedQuery, PinnedStore
@@ -247,10 +283,10 @@ def cmd_pin(args: argparse.Namespace) -> int:
 
 
 def cmd_check_queries(args: argparse.Namespace) -> int:
-    from memlens.cli import EXIT_FAILED, _service
+    from memlens.cli import EXIT_FAILED
     from memlens.core.pinned import PinnedStore, check_pinned
 
-    service = _service(args)
+    service = _searching_service(args)
     col = service.store.collection
     pins = PinnedStore(_service_traces(service).path).all(col)
     if not pins:
@@ -304,6 +340,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 COMMANDS = {
     "traces": cmd_traces,
     "import-traces": cmd_import_traces,
+    "search": cmd_search,
     "pin": cmd_pin,
     "check-queries": cmd_check_queries,
     "why-not": cmd_why_not,

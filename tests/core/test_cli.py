@@ -141,3 +141,35 @@ def test_demo_command_creates_the_demo_once(tmp_path):
     assert (
         json.loads(memlens("stats", "--store", str(store), "--json").stdout)["collections"][0]["count"] == 324
     )
+
+
+def test_search_is_traced_and_pinned_queries_fail_the_exit_code(tmp_path, make_service):
+    store = tmp_path / "store"
+    lines = [
+        {"id": "tea", "text": "Ana drinks green tea every morning", "user_id": "ana"},
+        {"id": "bike", "text": "Ana cycles to work on a red bike", "user_id": "ana"},
+        {"id": "cat", "text": "Ben has a grey cat called Miso", "user_id": "ben"},
+        {"id": "jazz", "text": "Ben listens to jazz while cooking", "user_id": "ben"},
+    ]
+    src = write_lines(tmp_path / "m.jsonl", [json.dumps(x) for x in lines])
+    assert memlens("import", str(src), "--store", str(store)).returncode == 0
+    where = ("--store", str(store))
+
+    found = memlens("search", "what does Ana drink", "--k", "2", "--json", *where)
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout.splitlines()[0])["id"] == "tea"
+    listed = memlens("traces", "--json", *where)
+    trace = json.loads(listed.stdout.splitlines()[0])
+    assert trace["origin"] == "cli" and trace["query"] == "what does Ana drink"
+    why = memlens("why-not", trace["id"][:8], "cat", *where)
+    assert "only the top 2 were returned" in why.stdout
+
+    assert memlens("pin", "what does Ana drink", "--must", "tea", "--k", "1", *where).returncode == 0
+    assert memlens("check-queries", *where).returncode == 0
+    make_service("memories", store).edit("tea", text="The office printer is out of toner")
+    failed = memlens("check-queries", *where)
+    assert failed.returncode == 1 and "FAIL" in failed.stdout and "tea" in failed.stdout
+
+    kept = memlens("traces", "--keep", "1", *where)
+    assert "keeps the newest 1" in kept.stderr
+    assert len(memlens("traces", *where).stdout.splitlines()) == 1
