@@ -1,0 +1,1 @@
+"""Exporters: memories out of MemLens as JSONL, CSV, GraphML or Mem0's JSON shape."""
