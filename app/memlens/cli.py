@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from memlens import __version__, cli_traces
+from memlens import __version__, cli_curate, cli_traces
 from memlens.core.embedder import EmbedderError
 from memlens.core.store import StoreError
 
@@ -27,6 +27,26 @@ def _store_args(p: argparse.ArgumentParser, collection: bool = True) -> None:
     p.add_argument(
         "--model", metavar="NAME_OR_PATH", help="embedding model (default: packaged all-MiniLM-L6-v2)"
     )
+    _server_args(p)
+
+
+def _server_args(p: argparse.ArgumentParser) -> None:
+    """A Chroma server instead of a folder (docs/INTEROP.md)."""
+    from memlens.core.server_spec import TOKEN_ENV, TOKEN_HEADERS
+
+    g = p.add_argument_group("Chroma server (instead of --store)")
+    g.add_argument("--server", metavar="URL", help="a Chroma server, e.g. http://localhost:8000")
+    g.add_argument("--tenant", metavar="NAME", help="tenant on the server (default: default_tenant)")
+    g.add_argument("--database", metavar="NAME", help="database on the server (default: default_database)")
+    g.add_argument("--token", metavar="TOKEN", help=f"auth token (default: ${TOKEN_ENV})")
+    g.add_argument(
+        "--token-header",
+        choices=TOKEN_HEADERS,
+        help="how the token is sent (default: Authorization: Bearer TOKEN)",
+    )
+    g.add_argument(
+        "--mem0-history", metavar="FILE", type=Path, help="the Mem0 agent's history.db, for a Mem0 collection"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,36 +63,67 @@ def build_parser() -> argparse.ArgumentParser:
     _store_args(p, collection=False)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    p = sub.add_parser("import", help="import memories: MemLens JSONL, or LoCoMo conversations")
+    from memlens.core.exporters.formats import EXPORT_FORMATS
+    from memlens.core.importers.formats import AUTO, IMPORT_FORMATS
+
+    p = sub.add_parser(
+        "import",
+        help="import memories: MemLens JSONL, LoCoMo, MemoryBank, sessions JSON, OpenAI chat messages",
+    )
     p.add_argument("file", type=Path, help="the file to read")
     _store_args(p)
     p.add_argument(
         "--format",
-        choices=["auto", "jsonl", "locomo"],
-        default="auto",
-        help="file format (default: from the file)",
+        choices=[AUTO, *IMPORT_FORMATS],
+        default=AUTO,
+        help="file format (default: recognised from the file)",
     )
     p.add_argument(
-        "--conversation", action="append", metavar="ID", help="LoCoMo sample id to import (repeatable)"
+        "--conversation",
+        action="append",
+        metavar="ID",
+        help="only this LoCoMo sample id or MemoryBank user (repeatable)",
     )
+    p.add_argument("--user", metavar="ID", help="owner of conversations that name none (chat, sessions)")
+    p.add_argument("--agent", metavar="ID", help="agent of conversations that name none (chat, sessions)")
     p.add_argument("--skip-invalid", action="store_true", help="import the valid lines even if some are bad")
 
-    p = sub.add_parser("export", help="write memories as JSONL")
+    p = sub.add_parser("export", help="write memories as JSONL, CSV, GraphML or Mem0's JSON")
     _store_args(p)
-    p.add_argument("--format", choices=["jsonl"], default="jsonl")
+    p.add_argument("--format", choices=list(EXPORT_FORMATS), default="jsonl")
     p.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
     p.add_argument("--all", action="store_true", help="include archived and deleted memories")
+
+    p = sub.add_parser("watch", help="follow changes other writers (agents) make to a collection")
+    _store_args(p)
+    p.add_argument(
+        "--interval", type=float, default=2.0, metavar="S", help="seconds between looks (default 2)"
+    )
+    p.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds (default: until Ctrl+C)")
+    p.add_argument("--max-events", type=int, metavar="N", help="stop after N changed memories")
+    p.add_argument("--json", action="store_true", help="one JSON object per change")
 
     p = sub.add_parser("demo", help="create the demo collection without opening the window")
     _store_args(p, collection=False)
     cli_traces.register(sub)
+    cli_curate.register(sub)
     return parser
 
 
 def _backend(args: argparse.Namespace, create: bool):
     from memlens.core.chroma_store import ChromaBackend
+    from memlens.core.server_spec import ServerSpec
     from memlens.core.workspace import default_store_dir
 
+    server = getattr(args, "server", None)
+    if server:
+        if args.store:
+            raise CliError("Give either --store (a folder) or --server (a Chroma server), not both.")
+        try:
+            spec = ServerSpec.parse(server, args.tenant, args.database, args.token, args.token_header)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        return ChromaBackend.connect(spec)
     path = Path(args.store) if args.store else default_store_dir()
     return ChromaBackend.open_path(path, create=create or not args.store)
 
@@ -89,7 +140,8 @@ def _service(args: argparse.Namespace, create: bool = False):
     backend = _backend(args, create)
     if not create and args.collection and args.collection not in {c.name for c in backend.collections()}:
         raise CliError(f"No collection named {args.collection!r} in {backend.location}.")
-    service = open_service(backend, _embedder(args), args.collection, create=create)
+    history = getattr(args, "mem0_history", None)
+    service = open_service(backend, _embedder(args), args.collection, create=create, mem0_history=history)
     service.load()
     return service
 
@@ -116,68 +168,101 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import_format(path: Path, wanted: str) -> str:
-    if wanted != "auto":
-        return wanted
-    if path.suffix == ".json":
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            head = fh.read(65536)
-        # LoCoMo: a list of conversation objects (their "qa" list comes first).
-        if head.lstrip().startswith("[") and any(
-            k in head for k in ('"qa"', '"conversation"', '"sample_id"')
-        ):
-            return "locomo"
-    return "jsonl"
-
-
 def cmd_import(args: argparse.Namespace) -> int:
-    from memlens.core.importers.locomo import read_locomo
-    from memlens.core.jsonl import read_jsonl
+    from memlens.core.importers.formats import (
+        ImportOptions,
+        ImportRefused,
+        apply_import,
+        error_report,
+        read_import,
+    )
 
     if not args.file.is_file():
         raise CliError(f"{args.file} is not a file.")
-    fmt = _import_format(args.file, args.format)
-    if fmt == "locomo":
-        parsed = read_locomo(args.file, set(args.conversation) if args.conversation else None)
-    else:
-        parsed = read_jsonl(args.file)
-    for err in parsed.errors[:50]:
-        print(f"{args.file}:{err}", file=sys.stderr)
-    if len(parsed.errors) > 50:
-        print(f"... and {len(parsed.errors) - 50} more bad lines", file=sys.stderr)
+    options = ImportOptions(frozenset(args.conversation or ()), args.user, args.agent)
+    _fmt, parsed = read_import(args.file, args.format, options)
+    for line in error_report(parsed.errors, str(args.file), limit=50):
+        print(line, file=sys.stderr)
     if parsed.errors and not args.skip_invalid:
         raise CliError(
             f"{len(parsed.errors)} bad line(s) in {args.file}; nothing was imported. "
             "Fix them, or pass --skip-invalid to import the other lines."
         )
     service = _service(args, create=True)
-    existing = [r.id for r in parsed.records if service.get(r.id) is not None]
-    if existing:
-        raise CliError(
-            f"{len(existing)} id(s) already exist in '{service.store.collection}' (first: {existing[0]!r}); "
-            "nothing was imported."
-        )
-    change = service.add(parsed.records, actor="import", label=f"Import {args.file.name}")
+    try:
+        change = apply_import(service, parsed, args.file.name, skip_invalid=args.skip_invalid)
+    except ImportRefused as exc:
+        raise CliError(str(exc)) from None
     skipped = f", skipped {len(parsed.errors)} bad line(s)" if parsed.errors else ""
     print(f"Imported {len(change.ids)} memories into '{service.store.collection}'{skipped}.")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from memlens.core.jsonl import write_jsonl
+    from memlens.core.exporters.formats import export_records
     from memlens.core.query import Filter
     from memlens.core.record import Status
 
     service = _service(args)
     flt = Filter(statuses=frozenset(Status)) if args.all else Filter()
     records = service.records(reversed(service.select(flt)))  # oldest first reads naturally
+    try:
+        n = export_records(records, args.format, args.output, service.store)
+    except OSError as exc:
+        raise CliError(f"Cannot write {args.output}: {exc.strerror or exc}; nothing was written.") from None
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            n = write_jsonl(records, fh)
         print(f"Wrote {n} memories to {args.output}.", file=sys.stderr)
-    else:
-        write_jsonl(records, sys.stdout)
     return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    import time
+
+    from memlens.core.watch import StoreWatcher, next_interval
+
+    service = _service(args)
+    watcher = StoreWatcher(service)
+    before = {r.id: r for r in service.records(service.select_all())}
+    print(
+        f"Watching '{service.store.collection}' in {service.store.location} "
+        f"({len(service)} memories, {service.store.profile} layout). Ctrl+C stops.",
+        file=sys.stderr,
+        flush=True,
+    )
+    deadline = time.monotonic() + args.seconds if args.seconds else None
+    seen = 0
+    while True:
+        result = watcher.poll()
+        for memory_id in result.change.ids if result.change else ():
+            now, old = service.get(memory_id), before.get(memory_id)
+            what = "deleted" if now is None else "added" if old is None else "changed"
+            _print_change(what, memory_id, old, now, args.json)
+            if now is None:
+                before.pop(memory_id, None)
+            else:
+                before[memory_id] = now
+            seen += 1
+        if args.max_events and seen >= args.max_events:
+            return 0
+        wait = next_interval(args.interval, result.seconds)
+        if deadline is not None and time.monotonic() + wait > deadline:
+            return 0
+        time.sleep(wait)
+
+
+def _print_change(what: str, memory_id: str, old, new, as_json: bool) -> None:
+    from datetime import datetime
+
+    stamp = datetime.now().strftime("%H:%M:%S")
+    if as_json:
+        row = {"time": stamp, "event": what, "id": memory_id, "text": (new or old).text}
+        if what == "changed":
+            row["before"] = old.text
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+        return
+    text = (new or old).text
+    detail = f"{old.text!r} -> {text!r}" if what == "changed" and old.text != text else repr(text)
+    print(f"{stamp}  {what:<7}  {memory_id}  {detail}", flush=True)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -211,8 +296,15 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return run(store=args.store, collection=args.collection, model=args.model, demo=args.demo)
 
 
-COMMANDS = {"stats": cmd_stats, "import": cmd_import, "export": cmd_export, "demo": cmd_demo}
+COMMANDS = {
+    "stats": cmd_stats,
+    "import": cmd_import,
+    "export": cmd_export,
+    "watch": cmd_watch,
+    "demo": cmd_demo,
+}
 COMMANDS.update(cli_traces.COMMANDS)
+COMMANDS.update(cli_curate.COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:
