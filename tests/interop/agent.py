@@ -1,4 +1,4 @@
-"""An agent in another process: Mem0 on a Chroma server, driven by JSON lines on stdin.
+"""An agent in another process: Mem0 on a Chroma server (or a folder), driven by JSON lines.
 
 Tests start it as a subprocess to write into the store MemLens has open; people can
 run it by hand to watch MemLens follow along (docs/INTEROP.md):
@@ -32,21 +32,23 @@ def make_memory(args: argparse.Namespace):
     from memlens.core.embedder import resolve_model
     from memlens.core.server_spec import ServerSpec
 
-    spec = ServerSpec.parse(args.server, args.tenant, args.database, args.token, args.token_header)
-    client = chromadb.HttpClient(
-        host=spec.host,
-        port=spec.port,
-        ssl=spec.ssl,
-        headers=spec.headers(),
-        tenant=spec.tenant,
-        database=spec.database,
-        settings=Settings(anonymized_telemetry=False),
-    )
+    if args.path:  # Mem0's embedded layout: a folder, history.db beside it
+        where = {"path": args.path}
+        args.history = args.history or os.path.join(args.path, "history.db")
+    else:
+        spec = ServerSpec.parse(args.server, args.tenant, args.database, args.token, args.token_header)
+        client = chromadb.HttpClient(
+            host=spec.host,
+            port=spec.port,
+            ssl=spec.ssl,
+            headers=spec.headers(),
+            tenant=spec.tenant,
+            database=spec.database,
+            settings=Settings(anonymized_telemetry=False),
+        )
+        where = {"client": client}
     config = {
-        "vector_store": {
-            "provider": "chroma",
-            "config": {"collection_name": args.collection, "client": client},
-        },
+        "vector_store": {"provider": "chroma", "config": {"collection_name": args.collection, **where}},
         "embedder": {"provider": "huggingface", "config": {"model": resolve_model(), "embedding_dims": 384}},
         "history_db_path": args.history,
     }
@@ -77,14 +79,18 @@ def handle(memory, cmd: dict) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--server", required=True)
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--server", help="a Chroma server URL")
+    where.add_argument("--path", help="a Chroma folder (Mem0's embedded store)")
     p.add_argument("--tenant")
     p.add_argument("--database")
     p.add_argument("--token")
     p.add_argument("--token-header")
     p.add_argument("--collection", default="mem0")
-    p.add_argument("--history", default="agent-history.db", help="Mem0's history.db for this agent")
+    p.add_argument("--history", help="Mem0's history.db (default: beside --path, else ./agent-history.db)")
     args = p.parse_args()
+    if args.server and not args.history:
+        args.history = "agent-history.db"
     memory = make_memory(args)
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:

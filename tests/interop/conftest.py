@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from server_process import ChromaServer
+from processes import ChromaServer
 
 HERE = Path(__file__).resolve().parent
 

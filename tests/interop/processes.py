@@ -1,4 +1,5 @@
-"""A real `chroma run` server for tests, and a token-checking front for it.
+"""Other processes the interop tests talk to: a real `chroma run` server, a token-checking
+front for it, the `memlens` command, and a one-shot Mem0 agent.
 
 `chroma run` (the Rust server in the chromadb wheel) has no auth of its own; hosted
 Chroma and servers behind a gateway check a token header. `TokenGate` is that gateway:
@@ -9,6 +10,8 @@ Chroma answers) and forwards the rest, so tests see exactly what MemLens sends.
 from __future__ import annotations
 
 import http.client
+import json
+import os
 import socket
 import subprocess
 import sys
@@ -19,6 +22,34 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 CHROMA = Path(sys.executable).with_name("chroma")
+AGENT = Path(__file__).resolve().with_name("agent.py")
+
+
+def memlens(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """The `memlens` command as a user runs it (a fresh process, the test's data folder)."""
+    return subprocess.run(
+        [sys.executable, "-m", "memlens", *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=timeout,
+    )
+
+
+def mem0_agent(*args: str, commands: list[dict], timeout: int = 300) -> list[dict]:
+    """Run the Mem0 agent (tests/interop/agent.py) once over `commands`; its answers."""
+    out = subprocess.run(
+        [sys.executable, str(AGENT), *args],
+        input="".join(json.dumps(c) + "\n" for c in commands),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    answers = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    assert answers[0] == {"ready": True}, answers
+    assert not [a for a in answers if "error" in a], answers
+    return answers[1:]
 
 
 def free_port() -> int:

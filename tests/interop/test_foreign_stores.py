@@ -3,6 +3,7 @@ so that the owning library still reads correct data."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from memlens.core.query import Filter
@@ -76,3 +77,103 @@ def test_langchain_store_is_detected_and_edits_read_back(langchain_store, make_s
     docs = langchain_store.similarity_search("seafood allergy", k=2)
     assert [d.page_content for d in docs] == ["Bob is allergic to shellfish"]
     assert docs[0].metadata == {"source": "chat", "user": "bob"}
+
+
+def _mem0_view(memory, user: str = "alice") -> dict[str, dict]:
+    return {m["id"]: m for m in memory.get_all(filters={"user_id": user})["results"]}
+
+
+def test_mem0_reads_back_a_memlens_merge_and_its_undo(mem0_memory, make_service):
+    import hashlib
+
+    from memlens.core.merge import merge
+
+    tea = mem0_memory.add("Alice likes green tea", user_id="alice", infer=False, metadata={"topic": "drinks"})
+    tea2 = mem0_memory.add("Alice drinks green tea every morning", user_id="alice", infer=False)
+    city = mem0_memory.add("Alice lives in Paris", user_id="alice", infer=False)
+    tea_id, tea2_id, city_id = (r["results"][0]["id"] for r in (tea, tea2, city))
+    before = _mem0_view(mem0_memory)
+
+    service = make_service(path=mem0_memory.store_path)
+    _change, merged = merge(service, [tea_id, tea2_id], "Alice drinks green tea every morning and likes it")
+
+    view = _mem0_view(mem0_memory)
+    assert set(view) == {merged.id, city_id}  # the sources left Mem0's view
+    got = view[merged.id]
+    assert got["memory"] == "Alice drinks green tea every morning and likes it"
+    assert got["hash"] == hashlib.md5(got["memory"].encode()).hexdigest()
+    assert got["user_id"] == "alice"
+    assert got["created_at"] == before[tea_id]["created_at"]  # the earliest source's time
+    assert got["updated_at"] >= got["created_at"]
+    assert got["metadata"]["topic"] == "drinks"
+    hits = mem0_memory.search("what does Alice drink", filters={"user_id": "alice"})["results"]
+    assert hits[0]["id"] == merged.id
+    assert [h["event"] for h in mem0_memory.history(tea_id)] == ["ADD", "DELETE"]
+    assert [h["event"] for h in mem0_memory.history(merged.id)] == ["ADD"]
+    # The sources wait in MemLens' trash, archived, and come back with an undo.
+    assert {service.get(i).status for i in (tea_id, tea2_id)} == {Status.ARCHIVED}
+    service.undo()
+    assert set(_mem0_view(mem0_memory)) == {tea_id, tea2_id, city_id}
+    assert _mem0_view(mem0_memory)[tea_id]["memory"] == "Alice likes green tea"
+
+
+def test_mem0_keeps_working_on_memories_memlens_annotated(mem0_memory, make_service):
+    tea_id = mem0_memory.add("Alice likes green tea", user_id="alice", infer=False)["results"][0]["id"]
+    service = make_service(path=mem0_memory.store_path)
+    service.set_status([tea_id], Status.FLAGGED, reason="check it")
+    service.edit(tea_id, tags=("drinks",))
+
+    # Mem0 updates the memory itself afterwards: MemLens' annotations survive, Mem0's keys are right.
+    mem0_memory.update(tea_id, "Alice likes jasmine tea")
+    got = _mem0_view(mem0_memory)[tea_id]
+    assert got["memory"] == "Alice likes jasmine tea"
+    assert got["metadata"] == {"memlens_status": "flagged", "memlens_tags": ["drinks"]}
+    reopened = make_service(path=mem0_memory.store_path)
+    record = reopened.get(tea_id)
+    assert (record.text, record.status, record.tags) == (
+        "Alice likes jasmine tea",
+        Status.FLAGGED,
+        ("drinks",),
+    )
+    assert [e.event for e in reopened.mem0_events(tea_id)] == ["ADD", "UPDATE"]
+
+
+def test_langchain_reads_back_a_memlens_merge(langchain_store, make_service):
+    from memlens.core.merge import merge
+
+    ids = langchain_store.add_texts(
+        ["Bob is allergic to peanuts", "Bob must avoid peanuts", "Bob works at ACME"],
+        metadatas=[{"source": "chat"}, {"source": "email"}, {"source": "chat"}],
+    )
+    service = make_service(path=langchain_store.store_path)
+    merge(service, ids[:2], "Bob is allergic to peanuts and must avoid them")
+    docs = langchain_store.similarity_search("peanut allergy", k=3)
+    assert [d.page_content for d in docs][:2] == [
+        "Bob is allergic to peanuts and must avoid them",
+        "Bob works at ACME",
+    ]
+    assert len(docs) == 2  # the merged sources are gone from LangChain's view
+    # Caller metadata carried over; the lineage kept in one namespaced key LangChain ignores.
+    assert set(docs[0].metadata) == {"source", "memlens_source"}
+    assert docs[0].metadata["source"] in ("chat", "email")
+    assert json.loads(docs[0].metadata["memlens_source"])["merged_from"] == sorted(ids[:2])
+
+
+def test_mem0_entity_collection_is_not_offered(mem0_memory, make_service):
+    """Mem0 with spaCy keeps extracted entities in "<collection>_entities" (built here in
+    Mem0's layout, since spaCy is not installed): bookkeeping, not memories."""
+    import chromadb
+    from chromadb.config import Settings
+
+    mem0_memory.add("Alice met Bob in Paris", user_id="alice", infer=False)
+    client = chromadb.PersistentClient(
+        str(mem0_memory.store_path), settings=Settings(anonymized_telemetry=False)
+    )
+    client.get_or_create_collection("mem0_entities", embedding_function=None).add(
+        ids=["e1"],
+        embeddings=[[0.1] * 384],
+        metadatas=[{"data": "Paris", "entity_type": "GPE", "linked_memory_ids": ["x"], "user_id": "alice"}],
+    )
+    client.get_or_create_collection("notes", embedding_function=None)
+    service = make_service(path=mem0_memory.store_path)
+    assert [c.name for c in service.store._backend.collections()] == ["mem0", "notes"]

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from server_process import TokenGate, free_port
+from processes import TokenGate, free_port
 
 from memlens.core.chroma_store import ChromaBackend
 from memlens.core.record import MemoryRecord, Status

@@ -1,0 +1,266 @@
+"""Importing conversations and memories from the formats other tools write, with every bad
+line reported by number and nothing imported from a bad file unless asked."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from memlens.core.importers.formats import (
+    ImportOptions,
+    ImportRefused,
+    apply_import,
+    detect_format,
+    error_report,
+    read_import,
+)
+from memlens.core.importers.json_lines import loads_with_lines
+from memlens.core.query import Filter
+from tests_support import REPO
+
+MEMORYBANK = "memorybank/memory_bank_en.json"
+
+
+def _doc_example() -> str:
+    """The sessions JSON example in docs/INTEROP.md (so the documentation stays true)."""
+    text = (REPO / "docs" / "INTEROP.md").read_text(encoding="utf-8")
+    section = text[text.index("### The sessions JSON format") :]
+    return re.search(r"```json\n(.*?)```", section, re.S).group(1)
+
+
+def test_memorybank_users_become_sessions_of_episodic_memories(shared_data, service):
+    fmt, parsed = read_import(shared_data / MEMORYBANK, options=ImportOptions(frozenset({"Emily", "Ivy"})))
+    assert fmt == "memorybank" and parsed.errors == []
+    raw = json.loads((shared_data / MEMORYBANK).read_text(encoding="utf-8"))
+    pairs = {u.strip(): sum(len(day) for day in e["history"].values()) for u, e in raw.items()}
+    episodic = [r for r in parsed.records if r.kind == "episodic"]
+    assert len(episodic) == pairs["Emily"] + pairs["Ivy"]  # " Ivy " is trimmed
+    assert {r.user_id for r in parsed.records} == {"Emily", "Ivy"}
+
+    first = parsed.records[0]
+    day = raw["Emily"]["history"]["2023-04-27"]
+    assert first.text == day[0]["query"]
+    assert first.session_id == "Emily:2023-04-27"
+    assert first.created_at == datetime(2023, 4, 27, tzinfo=UTC)
+    assert [t["text"] for t in first.source["turns"]] == [day[0]["query"], day[0]["response"]]
+    assert first.source["dataset"] == "MemoryBank"
+    hobbies = next(r for r in parsed.records if r.id == "memorybank:Emily:profile:hobbies")
+    assert hobbies.kind == "profile"
+    assert hobbies.text == f"Emily's hobbies: {raw['Emily']['meta_information']['hobbies']}"
+
+    change = apply_import(service, parsed, "memory_bank_en.json")
+    assert len(change.ids) == len(parsed.records)
+    emily = Filter(users=frozenset({"Emily"}))
+    hits = service.semantic_search("a walk in the park with cherry blossoms and a squirrel", k=3, flt=emily)
+    assert any("Green Meadow Park" in h.record.text for h in hits)
+    with pytest.raises(ImportRefused, match="already exist"):
+        apply_import(service, parsed, "memory_bank_en.json")
+    service.undo()
+    assert len(service) == 0
+
+
+def test_memorybank_problems_are_named_and_stop_the_import(shared_data, tmp_path, service):
+    raw = json.loads((shared_data / MEMORYBANK).read_text(encoding="utf-8"))
+    emily = raw["Emily"]
+    emily["history"]["27/04/2023"] = emily["history"].pop("2023-04-28")
+    emily["history"]["2023-04-29"][1] = {"response": "no query here"}
+    bad = tmp_path / "bank.json"
+    bad.write_text(json.dumps({"Emily": emily}, indent=1), encoding="utf-8")
+    lines = bad.read_text().splitlines()
+
+    _fmt, parsed = read_import(bad, "memorybank")
+    date_line = next(n for n, line in enumerate(lines, 1) if '"27/04/2023"' in line)
+    no_query = next(n for n, line in enumerate(lines, 1) if '"no query here"' in line)
+    assert [str(e) for e in parsed.errors] == [  # in file order (the renamed day moved last)
+        f"line {no_query - 1}: user 'Emily' 2023-04-29 #2: needs a 'query' string",
+        f"line {date_line}: user 'Emily': '27/04/2023' is not a YYYY-MM-DD day",
+    ]
+    with pytest.raises(ImportRefused, match="2 bad line"):
+        apply_import(service, parsed, bad.name)
+    assert len(service) == 0
+    change = apply_import(service, parsed, bad.name, skip_invalid=True)
+    assert len(change.ids) == len(parsed.records) > 0
+
+
+def test_documented_sessions_json_imports_as_described(tmp_path, service):
+    path = tmp_path / "sessions.json"
+    path.write_text(_doc_example(), encoding="utf-8")
+    assert detect_format(path) == "sessions-json"
+    _fmt, parsed = read_import(path)
+    assert parsed.errors == []
+    by_id = {r.id: r for r in parsed.records}
+    assert sorted(by_id) == [
+        "sessions:2024-05-01-printer:m1",
+        "sessions:2024-05-01-printer:m2",
+        "sessions:2024-05-02-vpn:1",
+    ]
+    veg = by_id["sessions:2024-05-01-printer:m1"]
+    assert (veg.text, veg.kind, veg.tags, veg.user_id, veg.agent_id) == (
+        "Alice is vegetarian",
+        "semantic",
+        ("diet",),
+        "alice",
+        "helpdesk",
+    )
+    assert [t["message_id"] for t in veg.source["turns"]] == ["t3"]
+    assert veg.created_at == datetime(2024, 5, 1, 9, 1, tzinfo=UTC)  # t3: 2 turns of 30 s in
+    printer = by_id["sessions:2024-05-01-printer:m2"]
+    assert [t["role"] for t in printer.source["turns"]] == ["Alice", "assistant"]
+    assert printer.importance == 0.6 and printer.kind == "episodic"
+    vpn = by_id["sessions:2024-05-02-vpn:1"]
+    assert (vpn.user_id, vpn.text) == ("bob", "The VPN drops when I switch to Wi-Fi.")
+    assert vpn.created_at == datetime(2024, 5, 2, 14, 3, tzinfo=UTC)
+    assert vpn.source["turns"][1]["text"] == "Try the new VPN client, version 5.2."
+    apply_import(service, parsed, path.name)
+    assert service.get(veg.id).source["turns"][0]["text"].startswith("Thanks. I am vegetarian")
+
+
+def test_sessions_json_problems_have_their_lines(tmp_path):
+    doc = {
+        "sessions": [
+            {"id": "a", "turns": [{"role": "user", "text": "fine"}]},
+            {"id": "b", "turns": [{"role": "robot", "text": "hm"}, {"role": "user"}]},
+            {"id": "a", "turns": []},
+            {
+                "id": "c",
+                "turns": [{"id": "x", "role": "user", "text": "hi"}],
+                "memories": [{"text": "m", "evidence": ["y"]}],
+            },
+            {"id": "d"},
+            {"id": "e", "turns": [{"role": "user", "text": "when", "time": "yesterday"}]},
+        ]
+    }
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    lines = path.read_text().splitlines()
+
+    def line_of(fragment: str, nth: int = 0) -> int:
+        found = [n for n, line in enumerate(lines, 1) if fragment in line]
+        return found[nth]
+
+    robot, no_text = line_of('"robot"') - 1, line_of('"user"', 1) - 1
+    first_a, second_a = line_of('"id": "a"') - 1, line_of('"id": "a"', 1) - 1
+    memory, session_d, when = line_of('"evidence"') - 2, line_of('"id": "d"') - 1, line_of('"yesterday"') - 3
+    roles = "assistant, developer, function, system, tool, user"
+    _fmt, parsed = read_import(path, "sessions-json")
+    assert [str(e) for e in parsed.errors] == [
+        f"line {robot}: sessions[1].turns[0].role must be one of {roles}, not 'robot'",
+        f"line {no_text}: sessions[1].turns[1].text must be a string",
+        f"line {second_a}: session id 'a' already used on line {first_a}",
+        f"line {memory}: session 'c': evidence ['y'] names no turn",
+        f"line {session_d}: sessions[4]: needs 'turns', a list of turns",
+        f"line {when}: sessions[5].turns[0].time: 'yesterday' is not an ISO-8601 time",
+    ]
+    assert [r.text for r in parsed.records] == ["fine"]
+
+
+def test_openai_chat_jsonl_one_conversation_per_line(tmp_path, service):
+    good = {
+        "id": "conv-1",
+        "user": "carol",
+        "created": 1714550400,  # 2024-05-01T08:00:00Z
+        "messages": [
+            {"role": "system", "content": "You are a travel agent."},
+            {"role": "user", "content": "I want to visit Kyoto in April."},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function"}]},
+            {"role": "tool", "content": '{"flights": 3}'},
+            {"role": "assistant", "content": [{"type": "text", "text": "Cherry blossom season!"}]},
+            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]},
+            {"role": "user", "content": [{"type": "text", "text": "I am afraid of flying."}]},
+        ],
+    }
+    other = [{"role": "user", "content": "Book me a train."}, {"role": "assistant", "content": "Done."}]
+    path = tmp_path / "chats.jsonl"
+    path.write_text(
+        "\n".join(
+            [
+                json.dumps(good),
+                "{not json",
+                json.dumps({"messages": [{"role": "bot", "content": "x"}]}),
+                "",
+                json.dumps(other),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    assert detect_format(path) == "openai-chat"
+    _fmt, parsed = read_import(path, options=ImportOptions(user_id="dave", agent_id="travel-bot"))
+    assert [str(e) for e in parsed.errors] == [
+        "line 2: not valid JSON (Expecting property name enclosed in double quotes at column 2)",
+        "line 3: messages[0].role must be one of assistant, developer, function, system, tool, user, "
+        "not 'bot'",
+    ]
+    assert [(r.id, r.user_id, r.text) for r in parsed.records] == [
+        ("chat:conv-1:2", "carol", "I want to visit Kyoto in April."),
+        ("chat:conv-1:7", "carol", "I am afraid of flying."),
+        ("chat:chats-3:1", "dave", "Book me a train."),
+    ]
+    kyoto = parsed.records[0]
+    assert kyoto.created_at == datetime(2024, 5, 1, 8, 0, 30, tzinfo=UTC)
+    assert [t["text"] for t in kyoto.source["turns"]] == [
+        "I want to visit Kyoto in April.",
+        "Cherry blossom season!",
+    ]
+    assert {r.agent_id for r in parsed.records} == {"travel-bot"}
+    assert error_report(parsed.errors, "chats.jsonl", limit=1) == [
+        "chats.jsonl:2: not valid JSON (Expecting property name enclosed in double quotes at column 2)",
+        "... and 1 more",
+    ]
+    apply_import(service, parsed, path.name, skip_invalid=True)
+    assert len(service) == 3
+
+
+def test_openai_chat_json_message_list(tmp_path):
+    path = tmp_path / "one.json"
+    path.write_text(
+        json.dumps([{"role": "user", "content": "Remember I like window seats", "name": "erin"}], indent=2),
+        encoding="utf-8",
+    )
+    assert detect_format(path) == "openai-chat"
+    _fmt, parsed = read_import(path)
+    assert parsed.errors == []
+    [record] = parsed.records
+    assert (record.user_id, record.text, record.session_id) == (
+        "erin",
+        "Remember I like window seats",
+        "one-1",
+    )
+
+
+def test_formats_are_recognised(shared_data, tmp_path):
+    assert detect_format(shared_data / "locomo" / "locomo10.json") == "locomo"
+    assert detect_format(shared_data / MEMORYBANK) == "memorybank"
+    native = tmp_path / "export.jsonl"
+    native.write_text(
+        json.dumps({"id": "a", "text": "x", "source": {"type": "conversation", "turns": []}}) + "\n"
+    )
+    assert detect_format(native) == "jsonl"  # a MemLens export of conversation memories
+
+
+def test_unreadable_files_say_why(tmp_path):
+    latin = tmp_path / "latin.json"
+    latin.write_bytes('{"sessions": [{"turns": [{"role": "user", "text": "caf\xe9"}]}]}'.encode("latin-1"))
+    assert [str(e) for e in read_import(latin, "sessions-json")[1].errors] == [
+        "line 0: the file is not UTF-8 text (invalid continuation byte)"
+    ]
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"sessions": [\n  {"turns": []},\n  oops\n]}')
+    assert [str(e) for e in read_import(broken, "sessions-json")[1].errors] == [
+        "line 3: not valid JSON (Expecting value at column 3)"
+    ]
+    assert [str(e) for e in read_import(tmp_path / "missing.json")[1].errors] == [
+        f"line 0: {tmp_path / 'missing.json'} is not a file"
+    ]
+
+
+def test_json_with_lines_reads_what_json_reads(shared_data):
+    text = (shared_data / "locomo" / "locomo10.json").read_text(encoding="utf-8")
+    doc = loads_with_lines(text)
+    assert doc.value == json.loads(text)
+    conv = doc.value[0]["conversation"]
+    first_turn = conv["session_1"][0]
+    opening = text.rfind("{", 0, text.index('"dia_id": "D1:1"'))  # where the turn's object opens
+    assert doc.line(first_turn) == text[:opening].count("\n") + 1
