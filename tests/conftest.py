@@ -67,9 +67,12 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
-def mem0_memory(tmp_path, embedder):
-    """A live `mem0.Memory` on a Chroma folder, history.db beside it (infer=False: no LLM)."""
-    os.environ.setdefault("OPENAI_API_KEY", "sk-test-dummy")
+def mem0_memory(tmp_path, embedder, monkeypatch):
+    """A live `mem0.Memory` on a Chroma folder, history.db beside it (infer=False: no LLM).
+
+    Mem0 insists on an OpenAI key even when it never calls the model; set only for this test,
+    so that later tests do not see a language model "configured"."""
+    monkeypatch.setenv("OPENAI_API_KEY", os.environ.get("OPENAI_API_KEY", "sk-test-dummy"))
     from mem0 import Memory
 
     path = tmp_path / "mem0-store"

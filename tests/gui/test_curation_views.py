@@ -65,6 +65,9 @@ def test_keep_all_dismisses_for_good(qtbot, demo_window):
 
 
 def test_merge_dialog_shows_sources_side_by_side_and_asks_the_model(qtbot, demo_window, monkeypatch):
+    for name in ("MEMLENS_LLM_BASE_URL", "MEMLENS_LLM_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("memlens.core.llm._keyring_key", lambda: None)  # the desktop's keyring
     sources = demo_window.page.service.records(sorted(NURSE))
     dialog = MergeDialog(sources, demo_window.workers)
     qtbot.addWidget(dialog)
