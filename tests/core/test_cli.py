@@ -143,7 +143,15 @@ def test_demo_command_creates_the_demo_once(tmp_path):
     )
 
 
-def test_search_is_traced_and_pinned_queries_fail_the_exit_code(tmp_path, make_service):
+def test_search_is_traced_and_pinned_queries_fail_the_exit_code(tmp_path, make_service, capsys):
+    from memlens.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        """In-process (the model loads in seconds, not a new interpreter each time)."""
+        code = main([*args, "--store", str(store)])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
     store = tmp_path / "store"
     lines = [
         {"id": "tea", "text": "Ana drinks green tea every morning", "user_id": "ana"},
@@ -152,24 +160,20 @@ def test_search_is_traced_and_pinned_queries_fail_the_exit_code(tmp_path, make_s
         {"id": "jazz", "text": "Ben listens to jazz while cooking", "user_id": "ben"},
     ]
     src = write_lines(tmp_path / "m.jsonl", [json.dumps(x) for x in lines])
-    assert memlens("import", str(src), "--store", str(store)).returncode == 0
-    where = ("--store", str(store))
+    assert run("import", str(src))[0] == 0
 
-    found = memlens("search", "what does Ana drink", "--k", "2", "--json", *where)
-    assert found.returncode == 0, found.stderr
-    assert json.loads(found.stdout.splitlines()[0])["id"] == "tea"
-    listed = memlens("traces", "--json", *where)
-    trace = json.loads(listed.stdout.splitlines()[0])
+    code, out, err = run("search", "what does Ana drink", "--k", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out.splitlines()[0])["id"] == "tea"
+    trace = json.loads(run("traces", "--json")[1].splitlines()[0])
     assert trace["origin"] == "cli" and trace["query"] == "what does Ana drink"
-    why = memlens("why-not", trace["id"][:8], "cat", *where)
-    assert "only the top 2 were returned" in why.stdout
+    assert "only the top 2 were returned" in run("why-not", trace["id"][:8], "cat")[1]
 
-    assert memlens("pin", "what does Ana drink", "--must", "tea", "--k", "1", *where).returncode == 0
-    assert memlens("check-queries", *where).returncode == 0
+    assert run("pin", "what does Ana drink", "--must", "tea", "--k", "1")[0] == 0
+    assert run("check-queries")[0] == 0
     make_service("memories", store).edit("tea", text="The office printer is out of toner")
-    failed = memlens("check-queries", *where)
+    failed = memlens("check-queries", "--store", str(store))  # a real process: its exit code
     assert failed.returncode == 1 and "FAIL" in failed.stdout and "tea" in failed.stdout
 
-    kept = memlens("traces", "--keep", "1", *where)
-    assert "keeps the newest 1" in kept.stderr
-    assert len(memlens("traces", *where).stdout.splitlines()) == 1
+    assert "keeps the newest 1" in run("traces", "--keep", "1")[2]
+    assert len(run("traces")[1].splitlines()) == 1
