@@ -97,7 +97,7 @@ def test_memorybank_import_and_csv_export_from_the_command_line(shared_data, tmp
     bad = memlens("import", str(chat), "--store", store)
     assert bad.returncode == 1
     assert bad.stderr.splitlines() == [
-        f'{chat}:2: expected a list of messages or {{"messages": [...]}}',
+        f'{chat}:line 2: expected a list of messages or {{"messages": [...]}}',
         f"memlens: 1 bad line(s) in {chat}; nothing was imported. "
         "Fix them, or pass --skip-invalid to import the other lines.",
     ]

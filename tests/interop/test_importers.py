@@ -206,7 +206,7 @@ def test_openai_chat_jsonl_one_conversation_per_line(tmp_path, service):
     ]
     assert {r.agent_id for r in parsed.records} == {"travel-bot"}
     assert error_report(parsed.errors, "chats.jsonl", limit=1) == [
-        "chats.jsonl:2: not valid JSON (Expecting property name enclosed in double quotes at column 2)",
+        "chats.jsonl:line 2: not valid JSON (Expecting property name enclosed in double quotes at column 2)",
         "... and 1 more",
     ]
     apply_import(service, parsed, path.name, skip_invalid=True)

@@ -132,9 +132,9 @@ class ImportRefused(Exception):
 
 
 def error_report(errors: list[LineError], source: str, limit: int | None = None) -> list[str]:
-    """One line per problem, `file:line: message` (just `file: message` for the whole file)."""
+    """One line per problem, `file:line N: message` (`file: message` for the whole file)."""
     shown = errors if limit is None else errors[:limit]
-    lines = [f"{source}:{e.line}: {e.message}" if e.line else f"{source}: {e.message}" for e in shown]
+    lines = [f"{source}:{e}" if e.line else f"{source}: {e.message}" for e in shown]
     if limit is not None and len(errors) > limit:
         lines.append(f"... and {len(errors) - limit} more")
     return lines
