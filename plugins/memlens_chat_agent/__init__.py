@@ -21,7 +21,7 @@ class ChatAgentPlugin(Plugin):
         Setting("k", "Memories per turn", 5, "how many memories each turn retrieves"),
         Setting("stream", "Stream answers", True, "show the answer as it is written"),
         Setting("extraction", "Decisions by", "json", "JSON mode or a tool call", choices=("json", "tools")),
-        Setting("user_id", "User id", "user", "the user_id written on new memories"),
+        Setting("user_id", "User id", "user", "whose memories are read and written (their user_id)"),
         Setting("timeout", "Timeout (s)", 60.0, "per request to the endpoint"),
     )
 

@@ -1,6 +1,7 @@
 """One chat turn: retrieve, answer, remember.
 
-1. The user's message is searched in the open collection (a trace of this session).
+1. The user's message is searched among the user's memories in the open collection
+   (recorded as a trace of this session).
 2. The model answers with the retrieved memories in its system prompt (streamed when
    the setting says so, so the Sessions panel shows it as it is written).
 3. A second call asks the model what to remember: add, update or delete memories, or
@@ -20,6 +21,7 @@ from typing import Any
 from memlens.plugin_api import (
     ASSISTANT,
     USER,
+    Filter,
     MemoryRecord,
     PluginSettings,
     SessionHandle,
@@ -136,7 +138,7 @@ class ChatAgent:
             )
             return
         try:
-            hits = session.search(text, k=config.k)
+            hits = session.search(text, k=config.k, flt=Filter(users=frozenset({config.user_id})))
         except StoreUnavailable as exc:
             session.error(str(exc))
             return

@@ -274,7 +274,7 @@ def test_settings_persist_per_plugin_and_secrets_never_reach_the_file(tmp_path, 
     again = PluginHost(folder, discover_entries=lambda: ([], []))
     again.add_plugin("conf", Configurable()).result(30)
     assert again.settings("conf").get("model") == "large"
-    with pytest.raises(ValueError, match="setting 'K' must be a int"):
+    with pytest.raises(ValueError, match="setting 'K' must be a whole number, not 'many'"):
         again.settings("conf").set("k", "many")
 
 

@@ -164,5 +164,6 @@ def _coerce(value: SettingValue, spec: Setting | None) -> SettingValue:
         if kind is float:
             return float(value)
     except ValueError:
-        raise ValueError(f"setting '{spec.label}' must be a {kind.__name__}, not {value!r}") from None
+        wanted = "a whole number" if kind is int else "a number"
+        raise ValueError(f"setting '{spec.label}' must be {wanted}, not {value!r}") from None
     return value

@@ -16,6 +16,7 @@ import json
 import logging
 import queue
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -528,16 +529,17 @@ class PluginHost:
 
     # -- closing -----------------------------------------------------------------------------------
     def shutdown(self, wait: float = 2.0) -> None:
-        """End live sessions and deactivate plugins (waiting at most `wait` s for each)."""
+        """End live sessions and deactivate plugins, waiting at most `wait` s in all."""
         with self._lock:
             sessions = list(self._handles)
             slots = [s for s in self._slots.values() if s.status == ACTIVE]
         for sid in sessions:
             self.end_session(sid)
-        for slot in slots:
-            future = self._deactivate(slot)
+        futures = [self._deactivate(slot) for slot in slots]
+        end = time.monotonic() + wait
+        for future in futures:
             with contextlib.suppress(Exception):  # reported through the notice listeners
-                future.result(timeout=wait)
+                future.result(timeout=max(0.0, end - time.monotonic()))
         self.runner.stop()
 
     # -- persistence ---------------------------------------------------------------------------------

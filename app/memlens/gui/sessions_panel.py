@@ -1,0 +1,394 @@
+"""The Sessions panel: live agent sessions, their transcripts, and a line to talk to an agent.
+
+A transcript shows what the session did as it happens: messages (a streamed answer grows
+as it is written), each retrieval with its hits (click for its trace), each memory added,
+changed or deleted (click to select it in every view). Every text is shown as plain
+text: a memory holding HTML shows its tags.
+"""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import quote, unquote
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from memlens.plugin_api.events import (
+    ASSISTANT,
+    ERROR,
+    NOTICE,
+    USER,
+    Event,
+    MemoryAdded,
+    MemoryDeleted,
+    MemoryUpdated,
+    MessageDelta,
+    MessageExchanged,
+    RetrievalPerformed,
+    Session,
+    SessionEnded,
+    SessionStarted,
+    SessionStatus,
+)
+from memlens.plugin_host.host import SessionBusy, SessionError
+from memlens.plugin_host.sessions import ADDED, UPDATED, Partial
+
+MESSAGE_LIMIT = 20_000  # characters of one message drawn; the rest is cut with a note
+MEMORY_LIMIT = 240  # characters of a memory or a hit in a transcript line
+HITS_SHOWN = 5
+RENDER_DELAY_MS = 30  # streamed pieces arriving together are drawn once
+
+# Row tints in the memory table for what the shown session did (also the panel's legend).
+TINTS = {ADDED: "#dcfce7", UPDATED: "#fef3c7"}
+STATUS_MARKS = {SessionStatus.LIVE: "●", SessionStatus.ENDED: "○", SessionStatus.FAILED: "✕"}
+
+
+class SessionTint(QStyledItemDelegate):
+    """Tints table rows of memories the shown session added (green) or changed (amber)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.marks: dict[str, str] = {}
+        self._brushes = {what: QBrush(QColor(colour)) for what, colour in TINTS.items()}
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().initStyleOption(option, index)
+        brush = self._brushes.get(self.marks.get(index.data(Qt.ItemDataRole.UserRole), ""))
+        if brush is not None:
+            option.backgroundBrush = brush
+
+
+def _cut(text: str, limit: int) -> str:
+    return (
+        text if len(text) <= limit else text[:limit].rstrip() + f"… ({len(text) - limit:,} more characters)"
+    )
+
+
+def _plain(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """Text as HTML that shows exactly the text (tags included), line breaks kept."""
+    return html.escape(_cut(text, limit)).replace("\n", "<br>")
+
+
+def _line(text: str, limit: int = MEMORY_LIMIT) -> str:
+    return html.escape(_cut(" ".join(text.split()), limit))
+
+
+def _link(kind: str, target: str, text: str) -> str:
+    return f'<a href="{kind}:{quote(target, safe="")}">{text}</a>'
+
+
+def render_transcript(entries: list[Event | Partial], agent: str) -> str:
+    """The transcript as HTML for a QTextBrowser (every text escaped)."""
+    out = []
+    for e in entries:
+        if isinstance(e, SessionStarted):
+            title = f" — {_line(e.session.title)}" if e.session.title else ""
+            out.append(
+                f"<p style='color:#6b7280'>Session with {html.escape(agent)} started "
+                f"{e.time.astimezone():%Y-%m-%d %H:%M}{title}</p>"
+            )
+        elif isinstance(e, Partial | MessageExchanged):
+            out.append(_message(e, agent))
+        elif isinstance(e, RetrievalPerformed):
+            trace = f" · {_link('trace', e.trace_id, 'trace ' + e.trace_id[:8])}" if e.trace_id else ""
+            hits = "".join(
+                f"<br>&nbsp;&nbsp;{h.rank}. {_link('memory', h.memory_id, _line(h.text or h.memory_id, 120))}"
+                + (f" <span style='color:#6b7280'>({h.score:.2f})</span>" if h.score is not None else "")
+                for h in e.hits[:HITS_SHOWN]
+            )
+            more = f"<br>&nbsp;&nbsp;… {len(e.hits) - HITS_SHOWN} more" if len(e.hits) > HITS_SHOWN else ""
+            out.append(
+                f"<p style='color:#374151; margin-left:12px'>↳ Retrieved {len(e.hits)} memor"
+                f"{'y' if len(e.hits) == 1 else 'ies'} for “{_line(e.query, 120)}”{trace}{hits}{more}</p>"
+            )
+        elif isinstance(e, MemoryAdded):
+            out.append(_memory_line("#15803d", "＋ Remembered", e.memory_id, _line(e.text)))
+        elif isinstance(e, MemoryUpdated):
+            before = f"<s style='color:#6b7280'>{_line(e.before_text)}</s> → " if e.before_text else ""
+            out.append(_memory_line("#b45309", "✎ Changed", e.memory_id, before + _line(e.text)))
+        elif isinstance(e, MemoryDeleted):
+            out.append(_memory_line("#b91c1c", "✕ Forgot", e.memory_id, _line(e.text or e.memory_id)))
+        elif isinstance(e, SessionEnded):
+            why = f": {_line(e.error)}" if e.error else ""
+            out.append(f"<p style='color:#6b7280'>Session {e.status.value}{why}</p>")
+    return "".join(out)
+
+
+def _memory_line(colour: str, verb: str, memory_id: str, text: str) -> str:
+    return f"<p style='color:{colour}; margin-left:12px'>{verb}: {_link('memory', memory_id, text)}</p>"
+
+
+def _message(e: Partial | MessageExchanged, agent: str) -> str:
+    streaming = isinstance(e, Partial)
+    text = _plain(e.text) + (" ▍" if streaming else "")
+    if e.role == USER:
+        return f"<p><b style='color:#1d4ed8'>You</b><br>{text}</p>"
+    if e.role == ASSISTANT:
+        return f"<p><b style='color:#7c3aed'>{html.escape(agent)}</b><br>{text}</p>"
+    if e.role == ERROR:
+        return f"<p style='color:#b91c1c'>⚠ {text}</p>"
+    if e.role == NOTICE:
+        return f"<p style='color:#6b7280'><i>{text}</i></p>"
+    return f"<p><b>{html.escape(e.role)}</b><br>{text}</p>"
+
+
+class SessionsPanel(QWidget):
+    sig_select_memory = Signal(str)
+    sig_open_trace = Signal(str)
+    sig_marks = Signal(object)  # {memory id: "added"/"updated"/"deleted"} of the shown session, or None
+
+    def __init__(self, bridge, parent=None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.host = bridge.host
+        self._shown: str | None = None
+        self._dirty_list = self._dirty_text = False
+        self._note = ""  # why the last action was refused, until the next one
+
+        self.agent_box = QComboBox(minimumContentsLength=8)
+        self.agent_box.setToolTip("Agents offered by enabled plugins (Plugins ▸ Plugins…)")
+        self.new_button = QPushButton("New session")
+        self.new_button.clicked.connect(self.new_session)
+        self.list = QListWidget()
+        self.list.currentItemChanged.connect(self._on_current)
+        self.transcript = QTextBrowser()
+        self.transcript.setOpenLinks(False)
+        self.transcript.anchorClicked.connect(self._on_link)
+        self.transcript.document().setDefaultStyleSheet("a { color: inherit; text-decoration: none; }")
+        self.transcript.setPlaceholderText("Start a session with an agent, or wait for one to report.")
+        self.input = QLineEdit(placeholderText="Message the agent…")
+        self.input.returnPressed.connect(self.send)
+        self.send_button = QPushButton("Send")
+        self.send_button.clicked.connect(self.send)
+        self.end_button = QPushButton("End")
+        self.end_button.setToolTip("End this session")
+        self.end_button.clicked.connect(self.end_session)
+        self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status.setWordWrap(True)
+        self.light = QCheckBox("Light its memories")
+        self.light.setChecked(True)
+        self.light.setToolTip(
+            "Tint the rows this session added or changed and light them in graph and timeline"
+        )
+        self.light.toggled.connect(lambda _on: self._emit_marks())
+        legend = QLabel(
+            f"<span style='background:{TINTS[ADDED]}'>&nbsp;added&nbsp;</span> "
+            f"<span style='background:{TINTS[UPDATED]}'>&nbsp;changed&nbsp;</span>"
+        )
+
+        top = QHBoxLayout()
+        top.addWidget(self.agent_box, 1)
+        top.addWidget(self.new_button)
+        talk = QHBoxLayout()
+        talk.addWidget(self.input, 1)
+        talk.addWidget(self.send_button)
+        talk.addWidget(self.end_button)
+        marks = QHBoxLayout()
+        marks.addWidget(self.light)
+        marks.addStretch(1)
+        marks.addWidget(legend)
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.transcript, 1)
+        lower_layout.addLayout(talk)
+        lower_layout.addWidget(self.status)
+        lower_layout.addLayout(marks)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.list)
+        splitter.addWidget(lower)
+        splitter.setSizes([80, 640])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+
+        self._render_timer = QTimer(self, singleShot=True, interval=RENDER_DELAY_MS)
+        self._render_timer.timeout.connect(self._render)
+        bridge.sig_event.connect(self._on_event)
+        bridge.sig_plugins.connect(self.refill_agents)
+        bridge.sig_turn_done.connect(lambda _sid: self._update_controls())
+        self.refill_agents()
+        self._fill_list()
+        self._update_controls()
+
+    # -- agents and sessions ------------------------------------------------------------
+    def refill_agents(self) -> None:
+        current = self.agent_box.currentText()
+        agents = self.host.agents()
+        self.agent_box.clear()
+        for a in agents:
+            self.agent_box.addItem(a.name, a.name)
+            self.agent_box.setItemData(self.agent_box.count() - 1, a.description, Qt.ItemDataRole.ToolTipRole)
+        if not agents:
+            self.agent_box.addItem("No agent: enable one in Plugins…")
+        index = self.agent_box.findText(current)
+        self.agent_box.setCurrentIndex(max(index, 0))
+        self._update_controls()
+
+    def new_session(self) -> None:
+        agent = self.agent_box.currentData()
+        if not agent:
+            return
+        try:
+            handle = self.host.start_session(agent)
+        except KeyError as exc:
+            self._note = str(exc.args[0])
+            self._update_controls()
+            return
+        self._note = ""
+        self._fill_list()
+        self.show_session(handle.id)
+        self._update_controls()
+        self.input.setFocus()
+
+    def show_session(self, session_id: str) -> None:
+        for row in range(self.list.count()):
+            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == session_id:
+                self.list.setCurrentRow(row)
+                return
+
+    @property
+    def shown(self) -> str | None:
+        return self._shown
+
+    def send(self) -> None:
+        text = self.input.text().strip()
+        if not text or self._shown is None:
+            return
+        try:
+            self.bridge.send(self._shown, text)
+        except (KeyError, SessionBusy, SessionError) as exc:
+            self._note = str(exc.args[0]) if exc.args else str(exc)
+            self._update_controls()
+            return
+        self._note = ""
+        self.input.clear()
+        self._update_controls()
+
+    def end_session(self) -> None:
+        if self._shown is not None:
+            self.host.end_session(self._shown)
+
+    def marks(self) -> dict[str, str] | None:
+        """What the shown session did to which memory (None when nothing is to be lit)."""
+        if self._shown is None or not self.light.isChecked():
+            return None
+        return self.host.sessions.memories(self._shown) or None
+
+    # -- events -------------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        if not isinstance(event, MessageDelta):
+            self._dirty_list = True  # a new session, or new counts
+        if event.session_id == self._shown:
+            self._dirty_text = True
+            if isinstance(event, MemoryAdded | MemoryUpdated | MemoryDeleted):
+                self._emit_marks()
+        if not self._render_timer.isActive():  # a steady stream still repaints every few ms
+            self._render_timer.start()
+
+    def _render(self) -> None:
+        if self._dirty_list:
+            self._dirty_list = False
+            self._fill_list()
+        if self._dirty_text:
+            self._dirty_text = False
+            self._fill_transcript()
+        self._update_controls()
+
+    def _fill_list(self) -> None:
+        sessions = self.host.sessions.sessions()
+        self.list.blockSignals(True)
+        self.list.clear()
+        for s in sessions:
+            item = QListWidgetItem(self._describe(s))
+            item.setData(Qt.ItemDataRole.UserRole, s.id)
+            item.setToolTip(f"{s.id}\nagent: {s.agent}\nplugin: {s.plugin or '(another process)'}")
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+        if self._shown is None and sessions:
+            self._shown = sessions[0].id  # the newest session is shown until the user picks one
+            self._fill_transcript()
+            self._emit_marks()
+        if self._shown is not None:
+            self.show_session(self._shown)
+
+    def _describe(self, s: Session) -> str:
+        messages, retrievals, memories = self.host.sessions.counts(s.id)
+        mark = STATUS_MARKS.get(s.status, "")
+        return (
+            f"{mark} {s.agent} · {s.started_at.astimezone():%H:%M} · {s.status.value}\n"
+            f"    {messages} messages · {retrievals} retrievals · {memories} memories written"
+        )
+
+    def _on_current(self, item: QListWidgetItem | None, _previous=None) -> None:
+        session_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if session_id == self._shown:
+            return
+        self._shown = session_id
+        self._fill_transcript()
+        self._emit_marks()
+        self._update_controls()
+
+    def _fill_transcript(self) -> None:
+        if self._shown is None:
+            self.transcript.clear()
+            return
+        session = self.host.sessions.get(self._shown)
+        bar = self.transcript.verticalScrollBar()
+        at_end = bar.value() >= bar.maximum() - 4
+        self.transcript.setHtml(render_transcript(self.host.sessions.transcript(self._shown), session.agent))
+        if at_end:  # follow the conversation unless the user scrolled up to read
+            bar.setValue(bar.maximum())
+
+    def _emit_marks(self) -> None:
+        self.sig_marks.emit(self.marks())
+
+    def _update_controls(self) -> None:
+        session = self.host.sessions.get(self._shown) if self._shown else None
+        live = session is not None and session.status == SessionStatus.LIVE
+        chat = live and session.plugin is not None
+        busy = chat and self.host.busy(session.id)
+        talkable = chat and any(a.name == session.agent for a in self.host.agents())
+        self.new_button.setEnabled(self.agent_box.currentData() is not None)
+        self.input.setEnabled(talkable)
+        self.send_button.setEnabled(talkable and not busy)
+        self.end_button.setEnabled(chat)
+        if busy:
+            self.status.setText(f"{session.agent} is answering…")
+        elif live and not chat:
+            self.status.setText(
+                "An agent in another process reports this session; it cannot be messaged here."
+            )
+        elif self._note:
+            self.status.setText(self._note)
+        else:
+            self.status.setText("")
+
+    def _on_link(self, url: QUrl) -> None:
+        kind, _, target = url.toString().partition(":")
+        target = unquote(target)
+        if kind == "memory":
+            self.sig_select_memory.emit(target)
+        elif kind == "trace":
+            self.sig_open_trace.emit(target)
