@@ -61,13 +61,15 @@ class Sender:
         self._cond = threading.Condition()
         self._inflight = 0
         self._closing = False
-        self._stop = threading.Event()
+        self._wake = threading.Event()  # set by close() and flush(): retry now
+        self._attempts = 0
         self._thread: threading.Thread | None = None
         self._conn: http.client.HTTPConnection | None = None
         self.sent = 0
         self.dropped = 0
         self._missing: Counter[str] = Counter()  # session id -> events dropped, not yet told
         self._warned = False
+        self._failing = False  # the last delivery found MemLens unreachable
         self.last_error: str | None = None
 
     # -- the agent's side ---------------------------------------------------------------
@@ -88,13 +90,21 @@ class Sender:
             return len(self._buf) + self._inflight
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until every buffered event is delivered (or dropped); False on timeout."""
+        """Wait until every buffered event is delivered (or dropped); False on timeout, and
+        at once while MemLens is unreachable (the events stay buffered)."""
         deadline = time.monotonic() + timeout
         with self._cond:
+            tried = None  # the attempt count when flush asked for one more try
             while self._buf or self._inflight:
                 left = deadline - time.monotonic()
                 if left <= 0 or self._thread is None or not self._thread.is_alive():
                     return False
+                if self._failing:
+                    if tried is not None and self._attempts > tried:
+                        return False  # tried once more for this flush: still unreachable
+                    if tried is None:
+                        tried = self._attempts
+                        self._wake.set()  # cut the back-off short: MemLens may be back
                 self._cond.wait(min(left, 0.05))
             return True
 
@@ -103,7 +113,7 @@ class Sender:
         self.flush(timeout)
         with self._cond:
             self._closing = True
-            self._stop.set()
+            self._wake.set()
             left = list(self._buf)
             self._buf.clear()
             if left:
@@ -159,18 +169,23 @@ class Sender:
             except _Unreachable as exc:
                 with self._cond:
                     self._inflight = 0
+                    self._failing = True
                     self.last_error = str(exc)
                     if self._closing:
                         self._drop(batch, f"MemLens did not take them before the agent closed ({exc})")
                     else:
                         self._buf.extendleft(reversed(batch))  # first out, first in again
+                    self._attempts += 1
                     self._cond.notify_all()
-                self._stop.wait(pause)  # not woken by new events: no retry storm while MemLens is away
+                self._wake.wait(pause)  # not woken by new events: no retry storm while MemLens is away
+                self._wake.clear()
                 pause = min(pause * 2, RETRY_MAX)
                 continue
             pause = RETRY_MIN
             with self._cond:
                 self._inflight = 0
+                self._failing = False
+                self._attempts += 1
                 notices = self._notices() if self._missing else []
                 self._cond.notify_all()
             if notices:
