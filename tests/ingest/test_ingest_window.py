@@ -1,0 +1,84 @@
+"""In the window: listen for agents from the Sessions panel, and watch an agent in another
+process appear there live, its retrievals linked to their traces."""
+
+from __future__ import annotations
+
+import pytest
+from ingest_support import agent_env
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QLineEdit
+
+from gui_support import wait_idle
+from memlens.client import connection
+from memlens.plugin_host import ACTIVE
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, embedder):
+    from memlens.gui.main_window import MainWindow
+
+    win = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    win.embedder = embedder
+    qtbot.addWidget(win)
+    win.show()
+    host = win.plugins.host
+    qtbot.waitUntil(
+        lambda: any(p.name == "ingest" and p.status == ACTIVE for p in host.states()), timeout=30000
+    )
+    host.settings("ingest").update({"port": 0})  # any free port: tests run side by side
+    win.open_store(tmp_path / "store")
+    qtbot.waitUntil(lambda: win.page is not None, timeout=60000)
+    wait_idle(qtbot, win)
+    yield win
+    host.plugin("ingest").stop()
+    win.workers.wait()
+
+
+def test_an_external_agent_appears_live_in_the_sessions_panel(qtbot, window, start_agent, tmp_path):
+    from memlens.gui.ingest_bar import IngestBar
+
+    panel = window.plugins.sessions
+    bar = IngestBar(window.plugins.bridge)
+    panel.layout().insertWidget(0, bar)  # where the Sessions panel puts it (see docs/LIVE_AGENTS.md)
+    window.plugins.dock.show()
+    assert bar.state.text() == "Agents in other processes: not listening." and not bar.token_row.isVisible()
+
+    qtbot.mouseClick(bar.toggle, Qt.MouseButton.LeftButton)
+    plugin = window.plugins.host.plugin("ingest")
+    qtbot.waitUntil(
+        lambda: bar.state.text().startswith("Listening for agents on http://127.0.0.1:"), timeout=30000
+    )
+    assert bar.toggle.text() == "Stop" and bar.token_row.isVisible()
+    token = connection.read_token()
+    assert bar.token_field.text() == token
+    assert bar.token_field.echoMode() == QLineEdit.EchoMode.Password  # hidden until asked
+    bar.show_token.setChecked(True)
+    assert bar.token_field.echoMode() == QLineEdit.EchoMode.Normal
+    assert bar.setup_text() == f"MEMLENS_URL={plugin.url}\nMEMLENS_TOKEN={token}\n"
+
+    agent = start_agent("notes_agent.py", env=agent_env())  # finds the address and token MemLens wrote
+    sid = agent.send("Alice lives in Paris")["session"]
+    qtbot.waitUntil(lambda: panel.list.count() == 1 and panel.shown == sid, timeout=30000)
+    agent.send("Alice likes green tea")
+    agent.send("Where Alice lives?")
+    qtbot.waitUntil(lambda: "Where Alice lives?" in panel.transcript.toPlainText(), timeout=30000)
+    text = panel.transcript.toPlainText()
+    assert "Alice lives in Paris" in text and "Noted (2 related note(s))." in text
+    assert "notes-agent" in panel.list.item(0).text() and "live" in panel.list.item(0).text()
+    assert "3 retrievals" in panel.list.item(0).text()
+    assert "another process" in panel.status.text()  # it cannot be messaged from here
+    # Each retrieval is a trace of the open collection, linked from the transcript.
+    traces = window.page.service.traces.find(session_id=sid)
+    assert len(traces) == 3
+    assert f"trace:{traces[0].id}" in panel.transcript.toHtml()
+
+    bar.show_token.setChecked(False)
+    panel.resize(460, 640)
+    qtbot.wait(50)
+    assert panel.grab().save(str(tmp_path / "live-agent-session.png"))  # looked at by eye, in the docs
+
+    agent.finish()
+    qtbot.waitUntil(lambda: "ended" in panel.list.item(0).text(), timeout=30000)
+    qtbot.mouseClick(bar.toggle, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bar.state.text() == "Agents in other processes: not listening.", timeout=30000)
+    assert not plugin.running and connection.read_endpoint() is None
