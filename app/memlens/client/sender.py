@@ -36,7 +36,11 @@ class _Refused(Exception):
 
 
 class _Unreachable(Exception):
-    """No answer, or "try again later" (503)."""
+    """No answer (`busy` False), or "try again later" (503: MemLens is there, catching up)."""
+
+    def __init__(self, message: str, busy: bool = False) -> None:
+        super().__init__(message)
+        self.busy = busy
 
 
 class Sender:
@@ -169,7 +173,7 @@ class Sender:
             except _Unreachable as exc:
                 with self._cond:
                     self._inflight = 0
-                    self._failing = True
+                    self._failing = not exc.busy
                     self.last_error = str(exc)
                     if self._closing:
                         self._drop(batch, f"MemLens did not take them before the agent closed ({exc})")
@@ -177,9 +181,9 @@ class Sender:
                         self._buf.extendleft(reversed(batch))  # first out, first in again
                     self._attempts += 1
                     self._cond.notify_all()
-                self._wake.wait(pause)  # not woken by new events: no retry storm while MemLens is away
+                self._wake.wait(RETRY_MIN if exc.busy else pause)  # new events do not wake it: no storm
                 self._wake.clear()
-                pause = min(pause * 2, RETRY_MAX)
+                pause = pause if exc.busy else min(pause * 2, RETRY_MAX)
                 continue
             pause = RETRY_MIN
             with self._cond:
@@ -223,7 +227,7 @@ class Sender:
         if resp.status in (200, 202):
             return
         if resp.status in (429, 502, 503, 504):
-            raise _Unreachable(f"MemLens is busy (HTTP {resp.status})")
+            raise _Unreachable(f"MemLens is busy (HTTP {resp.status})", busy=True)
         try:
             message = json.loads(text).get("error", text)
         except (ValueError, AttributeError):
