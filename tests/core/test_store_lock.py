@@ -7,20 +7,13 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from memlens.core.store_lock import CLAIM_DIR, claim, other_openers, shared_store_warning
 
-# An agent with its own embedded Chroma client on the folder, as Mem0 or LangChain keep one.
-AGENT = """
-import sys, chromadb
-from chromadb.config import Settings
-client = chromadb.PersistentClient(path=sys.argv[1], settings=Settings(anonymized_telemetry=False))
-client.get_or_create_collection("agent-memories").count()
-print("open", flush=True)
-sys.stdin.read()
-"""
+EMBEDDED_AGENT = Path(__file__).resolve().parents[1] / "ingest" / "agents" / "embedded_agent.py"
 
 
 @pytest.fixture
@@ -29,7 +22,7 @@ def agent_on(tmp_path):
 
     def start(folder):
         proc = subprocess.Popen(
-            [sys.executable, "-c", AGENT, str(folder)],
+            [sys.executable, str(EMBEDDED_AGENT), str(folder)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

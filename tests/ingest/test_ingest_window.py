@@ -82,3 +82,28 @@ def test_an_external_agent_appears_live_in_the_sessions_panel(qtbot, window, sta
     qtbot.mouseClick(bar.toggle, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bar.state.text() == "Agents in other processes: not listening.", timeout=30000)
     assert not plugin.running and connection.read_endpoint() is None
+
+
+def test_opening_a_store_an_agent_holds_open_warns(qtbot, window, tmp_path):
+    import subprocess
+    import sys
+
+    from ingest_support import AGENTS
+
+    folder = tmp_path / "agent-store"
+    agent = subprocess.Popen(
+        [sys.executable, str(AGENTS / "embedded_agent.py"), str(folder)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert agent.stdout.readline().strip() == "open"
+        window.open_store(folder, "agent-memories")
+        qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=60000)
+        message = window.banner.label.text()
+        assert f"process {agent.pid}" in message and "Chroma server" in message
+        assert window.page.service.store.location == str(folder)  # a warning, not a refusal
+    finally:
+        agent.stdin.close()
+        agent.wait(30)
