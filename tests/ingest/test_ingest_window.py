@@ -3,20 +3,28 @@ process appear there live, its retrievals linked to their traces."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
-from ingest_support import agent_env
+from ingest_support import AGENTS, agent_env, free_port
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QLineEdit
+from test_serve import start_serve, stop
 
 from gui_support import wait_idle
 from memlens.client import connection
+from memlens.core.session_log import SessionLog
+from memlens.gui.ingest_bar import IngestBar
+from memlens.gui.main_window import MainWindow
+from memlens.gui.session_history import SessionHistory
+from memlens.plugin_api import Session, SessionStarted
 from memlens.plugin_host import ACTIVE
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, embedder):
-    from memlens.gui.main_window import MainWindow
-
     win = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     win.embedder = embedder
     qtbot.addWidget(win)
@@ -35,8 +43,6 @@ def window(qtbot, tmp_path, embedder):
 
 
 def test_an_external_agent_appears_live_in_the_sessions_panel(qtbot, window, start_agent, tmp_path):
-    from memlens.gui.ingest_bar import IngestBar
-
     panel = window.plugins.sessions
     bar = IngestBar(window.plugins.bridge)
     panel.layout().insertWidget(0, bar)  # where the Sessions panel puts it (see docs/LIVE_AGENTS.md)
@@ -85,11 +91,6 @@ def test_an_external_agent_appears_live_in_the_sessions_panel(qtbot, window, sta
 
 
 def test_opening_a_store_an_agent_holds_open_warns(qtbot, window, tmp_path):
-    import subprocess
-    import sys
-
-    from ingest_support import AGENTS
-
     folder = tmp_path / "agent-store"
     agent = subprocess.Popen(
         [sys.executable, str(AGENTS / "embedded_agent.py"), str(folder)],
@@ -107,3 +108,57 @@ def test_opening_a_store_an_agent_holds_open_warns(qtbot, window, tmp_path):
     finally:
         agent.stdin.close()
         agent.wait(30)
+
+
+def test_sessions_recorded_headless_are_listed_when_the_window_opens_the_store(qtbot, tmp_path, embedder):
+    """`memlens serve` heard an agent; later the window opens the same store and lists that
+    session (ended), and records the next ones in the same place."""
+    store = tmp_path / "store"
+    store.mkdir()
+    port = free_port()
+    serve = start_serve(store, port, "--quiet")
+    try:
+        agent_proc = subprocess_agent(
+            agent_env(f"http://127.0.0.1:{port}", connection.read_token()), tmp_path
+        )
+        assert agent_proc.returncode == 0, agent_proc.stderr
+    finally:
+        stop(serve)
+    sid = json.loads(agent_proc.stdout.splitlines()[0])["session"]
+
+    win = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    win.embedder = embedder
+    qtbot.addWidget(win)
+    win.show()
+    history = SessionHistory(win.plugins.host)  # what WindowPlugins does (docs/LIVE_AGENTS.md)
+    restored = []
+    win.open_store(store)
+    qtbot.waitUntil(lambda: win.page is not None, timeout=60000)
+    history.attach(
+        win.page.service, win.workers, lambda n: (restored.append(n), win.plugins.sessions._fill_list())
+    )
+    qtbot.waitUntil(lambda: restored == [1], timeout=30000)
+    panel = win.plugins.sessions
+    assert panel.list.count() == 1 and panel.shown == sid
+    assert "notes-agent" in panel.list.item(0).text() and "ended" in panel.list.item(0).text()
+    assert "Alice lives in Paris" in panel.transcript.toPlainText()
+
+    # A session in this window is recorded beside it.
+    session = win.plugins.host.sessions  # the registry the panel reads
+    win.plugins.host.publish(SessionStarted.of(Session(id="later-1", agent="later-agent")))
+    history.close()
+    assert "later-1" in SessionLog(win.page.service.traces.path).session_ids()
+    assert session.get("later-1") is not None
+    win.workers.wait()
+
+
+def subprocess_agent(env, cwd):
+    return subprocess.run(
+        [sys.executable, str(AGENTS / "notes_agent.py")],
+        input="Alice lives in Paris\n",
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

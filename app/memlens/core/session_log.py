@@ -172,3 +172,23 @@ class SessionRecorder:
                 log.exception("could not record %d session event(s) in %s", len(events), self.log.path)
             if stop:
                 return
+
+
+def restore(session_log: SessionLog, registry: Any, decode: Any) -> int:
+    """Apply the log's past sessions to a registry (`apply`, `get`), skipping sessions it
+    already knows (a store opened again); `decode` turns a dict into an event
+    (`memlens.plugin_api.event_from_dict`). A line that no longer reads is skipped.
+    Returns how many sessions were restored."""
+    known = {sid for sid in session_log.session_ids() if registry.get(sid) is not None}
+    restored: set[str] = set()
+    for data in session_log.past():
+        sid = data.get("session_id")
+        if sid in known:
+            continue
+        try:
+            registry.apply(decode(data))
+        except ValueError as exc:
+            log.warning("skipped a recorded session event of %s: %s", sid, exc)
+            continue
+        restored.add(sid)
+    return len(restored)
