@@ -73,6 +73,8 @@ def test_a_chat_session_streams_remembers_and_uses_the_users_correction(qtbot, w
     page.show_view("Traces")
     qtbot.waitUntil(lambda: page.traces_panel.list.count() == 1)
     assert f"agent:{session_id}" in page.traces_panel.list.item(0).text()
+    panel.sig_open_trace.emit(trace.id)  # what clicking "trace …" in the transcript does
+    assert page.traces_panel.trace.id == trace.id
     # Undo reaches the session's write like any other.
     qtbot.waitUntil(lambda: window.undo_action.text() == "&Undo Chat agent: remember")
 
@@ -88,6 +90,8 @@ def test_a_chat_session_streams_remembers_and_uses_the_users_correction(qtbot, w
     say(qtbot, panel, "Where do I live?")
     qtbot.waitUntil(lambda: "Nothing new to remember" in panel.transcript.toPlainText(), timeout=60000)
     turn_done(qtbot, window, panel)
+    # The Traces tab, left open, listed the new retrieval as it happened.
+    qtbot.waitUntil(lambda: page.traces_panel.list.count() == 2)
     last_chat = [r for r in model.server.requests if r["body"].get("stream")][-1]
     assert "[1] The user lives in Grenoble." in last_chat["body"]["messages"][0]["content"]
     assert "1. The user lives in Grenoble." in panel.transcript.toPlainText()
@@ -115,6 +119,44 @@ def test_an_unreachable_model_is_an_error_line_in_the_transcript(qtbot, window):
     qtbot.waitUntil(lambda: "Could not get an answer" in panel.transcript.toPlainText(), timeout=60000)
     assert "⚠ Could not get an answer from http://127.0.0.1:9/v1" in panel.transcript.toPlainText()
     assert len(window.page.service) == 0
+
+
+class Hangs(Plugin):
+    """Offers an agent that never answers."""
+
+    def __init__(self, release: threading.Event) -> None:
+        self.release = release
+
+    def activate(self, context):
+        plugin = self
+
+        class Stuck:
+            name, description = "Stuck", "never answers"
+
+            def respond(self, session, text):
+                plugin.release.wait(60)
+
+        context.register_agent(Stuck())
+
+
+def test_a_hung_agent_is_reported_and_the_window_stays_responsive(qtbot, window):
+    release = threading.Event()
+    host = window.plugins.host
+    host.turn_timeout = 0.5
+    host.add_plugin("hangs", Hangs(release)).result(30)
+    panel = window.plugins.sessions
+    qtbot.waitUntil(lambda: panel.agent_box.findText("Stuck") >= 0)
+    panel.agent_box.setCurrentIndex(panel.agent_box.findText("Stuck"))
+    qtbot.mouseClick(panel.new_button, Qt.MouseButton.LeftButton)
+    try:
+        say(qtbot, panel, "hello?")
+        qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=30000)
+        hung = "answering a message did not return within 0.5 s; it may be hung"
+        assert window.banner.label.text() == f"Plugin hangs: {hung}"
+        qtbot.waitUntil(lambda: "it may be hung" in panel.transcript.toPlainText())
+        assert panel.send_button.isEnabled()  # the next message is taken
+    finally:
+        release.set()
 
 
 class Explodes(Plugin):

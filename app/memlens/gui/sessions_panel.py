@@ -9,10 +9,11 @@ text: a memory holding HTML shows its tags.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QTextBlockFormat, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -96,59 +97,97 @@ def _link(kind: str, target: str, text: str) -> str:
     return f'<a href="{kind}:{quote(target, safe="")}">{text}</a>'
 
 
-def render_transcript(entries: list[Event | Partial], agent: str) -> str:
-    """The transcript as HTML for a QTextBrowser (every text escaped)."""
+@dataclass(frozen=True)
+class Block:
+    """One transcript entry: a paragraph, indented for what the agent did (not said)."""
+
+    html: str  # inline HTML, every text escaped
+    colour: str = "#111827"
+    indent: int = 0
+
+
+INDENT = 12
+
+
+def transcript_blocks(entries: list[Event | Partial], agent: str) -> list[Block]:
+    """The transcript as paragraphs for a QTextBrowser."""
     out = []
     for e in entries:
         if isinstance(e, SessionStarted):
             title = f" — {_line(e.session.title)}" if e.session.title else ""
-            out.append(
-                f"<p style='color:#6b7280'>Session with {html.escape(agent)} started "
-                f"{e.time.astimezone():%Y-%m-%d %H:%M}{title}</p>"
-            )
+            when = f"{e.time.astimezone():%Y-%m-%d %H:%M}"
+            out.append(Block(f"Session with {html.escape(agent)} started {when}{title}", "#6b7280"))
         elif isinstance(e, Partial | MessageExchanged):
             out.append(_message(e, agent))
         elif isinstance(e, RetrievalPerformed):
-            trace = f" · {_link('trace', e.trace_id, 'trace ' + e.trace_id[:8])}" if e.trace_id else ""
-            hits = "".join(
-                f"<br>&nbsp;&nbsp;{h.rank}. {_link('memory', h.memory_id, _line(h.text or h.memory_id, 120))}"
-                + (f" <span style='color:#6b7280'>({h.score:.2f})</span>" if h.score is not None else "")
-                for h in e.hits[:HITS_SHOWN]
-            )
-            more = f"<br>&nbsp;&nbsp;… {len(e.hits) - HITS_SHOWN} more" if len(e.hits) > HITS_SHOWN else ""
-            out.append(
-                f"<p style='color:#374151; margin-left:12px'>↳ Retrieved {len(e.hits)} memor"
-                f"{'y' if len(e.hits) == 1 else 'ies'} for “{_line(e.query, 120)}”{trace}{hits}{more}</p>"
-            )
+            out.append(_retrieval(e))
         elif isinstance(e, MemoryAdded):
-            out.append(_memory_line("#15803d", "＋ Remembered", e.memory_id, _line(e.text)))
+            out.append(_memory("#15803d", "＋ Remembered", e.memory_id, _line(e.text)))
         elif isinstance(e, MemoryUpdated):
             before = f"<s style='color:#6b7280'>{_line(e.before_text)}</s> → " if e.before_text else ""
-            out.append(_memory_line("#b45309", "✎ Changed", e.memory_id, before + _line(e.text)))
+            out.append(_memory("#b45309", "✎ Changed", e.memory_id, before + _line(e.text)))
         elif isinstance(e, MemoryDeleted):
-            out.append(_memory_line("#b91c1c", "✕ Forgot", e.memory_id, _line(e.text or e.memory_id)))
+            out.append(_memory("#b91c1c", "✕ Forgot", e.memory_id, _line(e.text or e.memory_id)))
         elif isinstance(e, SessionEnded):
             why = f": {_line(e.error)}" if e.error else ""
-            out.append(f"<p style='color:#6b7280'>Session {e.status.value}{why}</p>")
-    return "".join(out)
+            out.append(Block(f"Session {e.status.value}{why}", "#6b7280"))
+    return out
 
 
-def _memory_line(colour: str, verb: str, memory_id: str, text: str) -> str:
-    return f"<p style='color:{colour}; margin-left:12px'>{verb}: {_link('memory', memory_id, text)}</p>"
+def _retrieval(e: RetrievalPerformed) -> Block:
+    trace = f" · {_link('trace', e.trace_id, 'trace ' + e.trace_id[:8])}" if e.trace_id else ""
+    hits = "".join(
+        f"<br>&nbsp;&nbsp;{h.rank}. {_link('memory', h.memory_id, _line(h.text or h.memory_id, 120))}"
+        + (f" <span style='color:#6b7280'>({h.score:.2f})</span>" if h.score is not None else "")
+        for h in e.hits[:HITS_SHOWN]
+    )
+    more = f"<br>&nbsp;&nbsp;… {len(e.hits) - HITS_SHOWN} more" if len(e.hits) > HITS_SHOWN else ""
+    what = f"{len(e.hits)} memor{'y' if len(e.hits) == 1 else 'ies'}"
+    return Block(f"↳ Retrieved {what} for “{_line(e.query, 120)}”{trace}{hits}{more}", "#374151", INDENT)
 
 
-def _message(e: Partial | MessageExchanged, agent: str) -> str:
-    streaming = isinstance(e, Partial)
-    text = _plain(e.text) + (" ▍" if streaming else "")
+def _memory(colour: str, verb: str, memory_id: str, text: str) -> Block:
+    return Block(f"{verb}: {_link('memory', memory_id, text)}", colour, INDENT)
+
+
+def _message(e: Partial | MessageExchanged, agent: str) -> Block:
+    text = _plain(e.text) + (" ▍" if isinstance(e, Partial) else "")
     if e.role == USER:
-        return f"<p><b style='color:#1d4ed8'>You</b><br>{text}</p>"
+        return Block(f"<b style='color:#1d4ed8'>You</b><br>{text}")
     if e.role == ASSISTANT:
-        return f"<p><b style='color:#7c3aed'>{html.escape(agent)}</b><br>{text}</p>"
+        return Block(f"<b style='color:#7c3aed'>{html.escape(agent)}</b><br>{text}")
     if e.role == ERROR:
-        return f"<p style='color:#b91c1c'>⚠ {text}</p>"
+        return Block(f"⚠ {text}", "#b91c1c")
     if e.role == NOTICE:
-        return f"<p style='color:#6b7280'><i>{text}</i></p>"
-    return f"<p><b>{html.escape(e.role)}</b><br>{text}</p>"
+        return Block(f"<i>{text}</i>", "#6b7280")
+    return Block(f"<b>{html.escape(e.role)}</b><br>{text}")
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """What the transcript widget holds: `stable` entries of a session, then (from
+    character `tail_at`) the part that may still change."""
+
+    session_id: str
+    stable: int
+    tail_at: int
+
+
+def _append(cursor: QTextCursor, blocks: list[Block]) -> None:
+    """Add paragraphs at the end, each a block of its own with its indent and colour."""
+    for b in blocks:
+        fmt = QTextBlockFormat()
+        fmt.setLeftMargin(b.indent)
+        fmt.setTopMargin(2 if b.indent else 8)  # what the agent did sits close to what was said
+        fmt.setBottomMargin(2)
+        chars = QTextCharFormat()
+        chars.setForeground(QColor(b.colour))
+        if cursor.position() == 0:  # the document's first, empty block
+            cursor.setBlockFormat(fmt)
+            cursor.setCharFormat(chars)
+        else:
+            cursor.insertBlock(fmt, chars)
+        cursor.insertHtml(f"<span style='color:{b.colour}'>{b.html}</span>")
 
 
 class SessionsPanel(QWidget):
@@ -163,6 +202,7 @@ class SessionsPanel(QWidget):
         self._shown: str | None = None
         self._dirty_list = self._dirty_text = False
         self._note = ""  # why the last action was refused, until the next one
+        self._drawn: _Drawn | None = None
 
         self.agent_box = QComboBox(minimumContentsLength=8)
         self.agent_box.setToolTip("Agents offered by enabled plugins (Plugins ▸ Plugins…)")
@@ -351,13 +391,31 @@ class SessionsPanel(QWidget):
         self._update_controls()
 
     def _fill_transcript(self) -> None:
-        if self._shown is None:
+        """Bring the transcript up to date by appending: entries before the first message
+        still streaming never change, so only what follows them is drawn again (a long
+        session would otherwise be re-laid out for every streamed piece)."""
+        session_id = self._shown
+        if session_id is None:
             self.transcript.clear()
+            self._drawn = None
             return
-        session = self.host.sessions.get(self._shown)
+        entries = self.host.sessions.transcript(session_id)
+        stable = next((n for n, e in enumerate(entries) if isinstance(e, Partial)), len(entries))
+        drawn = self._drawn
+        if drawn is None or drawn.session_id != session_id or stable < drawn.stable:
+            self.transcript.clear()
+            drawn = _Drawn(session_id, 0, 0)
+        agent = self.host.sessions.get(session_id).agent
         bar = self.transcript.verticalScrollBar()
         at_end = bar.value() >= bar.maximum() - 4
-        self.transcript.setHtml(render_transcript(self.host.sessions.transcript(self._shown), session.agent))
+        cursor = QTextCursor(self.transcript.document())
+        cursor.setPosition(drawn.tail_at)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        _append(cursor, transcript_blocks(entries[drawn.stable : stable], agent))
+        tail_at = cursor.position()
+        _append(cursor, transcript_blocks(entries[stable:], agent))
+        self._drawn = _Drawn(session_id, stable, tail_at)
         if at_end:  # follow the conversation unless the user scrolled up to read
             bar.setValue(bar.maximum())
 
