@@ -65,9 +65,10 @@ def _line(event: Any) -> str:
     elif isinstance(event, MemoryAdded):
         what = f"added     {event.memory_id}  {short(event.text)}"
     elif isinstance(event, MemoryUpdated):
-        what = f"updated   {event.memory_id}  {short(event.before_text)} -> {short(event.text)}"
+        before = f"{short(event.before_text)} -> " if event.before_text is not None else ""
+        what = f"updated   {event.memory_id}  {before}{short(event.text)}"
     elif isinstance(event, MemoryDeleted):
-        what = f"deleted   {event.memory_id}  {short(event.text)}"
+        what = f"deleted   {event.memory_id}" + (f"  {short(event.text)}" if event.text else "")
     else:
         what = event.KIND
     return f"{when}  {event.session_id}  {what}"
