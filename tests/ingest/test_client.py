@@ -169,3 +169,25 @@ def test_a_wrong_token_costs_the_events_not_the_agent(ingest, caplog):
     assert "HTTP 401" in caplog.records[0].message
     assert harness.host.sessions.get(s.id) is None
     client.close()
+
+
+def test_a_batch_too_large_is_split_and_an_event_too_large_is_dropped(memlens_harness, caplog):
+    from memlens_ingest import IngestPlugin
+
+    plugin = memlens_harness.activate(
+        IngestPlugin(), "ingest", settings={"port": 0, "autostart": True, "max_body": 4000}
+    )
+    caplog.set_level(logging.WARNING, logger="memlens.client")
+    client = connect(plugin.url, plugin.token)
+    s = client.session("chatty-agent")
+    for n in range(20):  # ~300 bytes each: together far over the limit, one by one well under it
+        s.message("user", f"{n:02d} " + "word " * 50)
+    s.message("user", "x" * 5000)  # over the limit on its own
+    s.end()
+    assert client.flush(30)
+    assert client.dropped == 1 and "HTTP 413" in caplog.records[0].message
+    memlens_harness.wait_for(lambda: memlens_harness.of(SessionEnded, s.id))
+    texts = [m.text[:2] for m in memlens_harness.of(MessageExchanged, s.id) if m.role == "user"]
+    assert texts == [f"{n:02d}" for n in range(20)]  # all of them, in order
+    client.close()
+    plugin.stop()
