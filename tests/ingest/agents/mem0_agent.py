@@ -5,6 +5,7 @@ with infer=False: no language model), except that every call is also reported to
 MemLens found through MEMLENS_URL / MEMLENS_TOKEN (or MemLens' data folder).
 
     python tests/ingest/agents/mem0_agent.py --path /tmp/mem0-store
+    python tests/ingest/agents/mem0_agent.py --server http://127.0.0.1:8000   # history.db in the cwd
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from memlens.client.mem0 import MemLensMemory
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--path", required=True, help="Mem0's Chroma folder")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--path", help="Mem0's Chroma folder")
+    where.add_argument("--server", help="a Chroma server URL (shared with MemLens)")
     p.add_argument("--collection", default="mem0")
     args = p.parse_args()
-    args.server = args.history = None
+    args.tenant = args.database = args.token = args.token_header = None
+    args.history = None if args.path else "agent-history.db"
     client = connect()
     memory = MemLensMemory(
         make_memory(args), client=client, agent="mem0-agent", title="Mem0 with infer=False"
