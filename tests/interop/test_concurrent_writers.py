@@ -37,7 +37,7 @@ def test_memlens_follows_an_agent_adding_editing_and_deleting(agent_and_service)
     new = agent.send(op="add", text="Alice started learning the violin", user_id="alice")["id"]
     agent.send(op="update", id=paris, text="Alice lives in Lyon")
     agent.send(op="delete", id=cat)
-    result = watcher.poll()
+    result = watcher.poll(full=True)
 
     assert sorted(result.change.ids) == sorted([new, paris, cat])
     assert [c.kind for c in heard] == ["external"]
@@ -45,7 +45,7 @@ def test_memlens_follows_an_agent_adding_editing_and_deleting(agent_and_service)
     assert service.get(new).user_id == "alice"
     assert service.get(paris).text == "Alice lives in Lyon"
     assert service.get(cat) is None
-    assert watcher.poll().change is None  # seen once, reported once
+    assert watcher.poll(full=True).change is None  # seen once, reported once
 
 
 def test_changes_between_load_and_the_first_poll_are_not_missed(agent_and_service):
@@ -61,9 +61,25 @@ def test_memlens_own_writes_are_not_reported_as_outside_changes(agent_and_servic
     watcher.poll()
     service.edit(paris, text="Alice lives in Marseille")
     service.delete([cat])
-    result = watcher.poll()
+    result = watcher.poll(full=True)
     assert result.candidates == 2  # both moved in the store...
     assert result.change is None  # ...and both were MemLens' own doing
+
+
+def test_quick_looks_see_adds_and_deletes_and_full_looks_see_edits(agent_and_service):
+    agent, service, paris, cat = agent_and_service
+    watcher = StoreWatcher(service)
+    assert watcher.poll().full  # the first look is always a full one
+    new = agent.send(op="add", text="Alice adopted a parrot", user_id="alice")["id"]
+    agent.send(op="delete", id=cat)
+    agent.send(op="update", id=paris, text="Alice lives in Toulouse")
+    quick = watcher.poll(full=False)
+    assert not quick.full
+    assert sorted(quick.change.ids) == sorted([new, cat])
+    assert service.get(paris).text == "Alice lives in Paris"  # an edit needs a full look
+    full = watcher.poll(full=True)
+    assert full.change.ids == (paris,)  # the added one is read again, found unchanged
+    assert service.get(paris).text == "Alice lives in Toulouse"
 
 
 def test_edit_of_a_memory_changed_underneath_is_refused_then_resolved(agent_and_service):

@@ -238,8 +238,8 @@ class ChromaMemoryStore:
         metas = got.get("metadatas") or [None] * len(got["ids"])
         return [self._profile.to_record(i, d, m) for i, d, m in zip(got["ids"], docs, metas, strict=True)]
 
-    def scan(self, batch_size: int = 2000) -> Iterator[list[MemoryRecord]]:
-        offset = 0
+    def scan(self, batch_size: int = 2000, start: int = 0) -> Iterator[list[MemoryRecord]]:
+        offset = start
         while True:
             got = self._col.get(limit=batch_size, offset=offset, include=["documents", "metadatas"])
             if not got["ids"]:
@@ -259,6 +259,17 @@ class ChromaMemoryStore:
             docs = got.get("documents") or [None] * len(ids)
             metas = got.get("metadatas") or [None] * len(ids)
             yield [(i, d, m or {}) for i, d, m in zip(ids, docs, metas, strict=True)]
+            if len(ids) < batch_size:
+                return
+            offset += len(ids)
+
+    def raw_ids(self, batch_size: int = 50000) -> Iterator[list[str]]:
+        """Every id, in pages: the cheapest look at what was added or deleted."""
+        offset = 0
+        while True:
+            ids = self._col.get(limit=batch_size, offset=offset, include=[])["ids"]
+            if ids:
+                yield ids
             if len(ids) < batch_size:
                 return
             offset += len(ids)

@@ -15,7 +15,7 @@ from datetime import datetime
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from memlens.core.service import MemoryService
-from memlens.core.watch import PollResult, StoreWatcher, next_interval
+from memlens.core.watch import PollResult, StoreWatcher, pause_after
 from memlens.gui.workers import TaskSlot, Workers
 
 BASE_INTERVAL = 2.0
@@ -28,7 +28,7 @@ class LiveSync(QObject):
 
     def __init__(self, service: MemoryService, interval: float = BASE_INTERVAL, parent=None) -> None:
         super().__init__(parent)
-        self.watcher = StoreWatcher(service)
+        self.watcher = StoreWatcher(service, interval)
         self.interval = interval
         self.lane = Workers(self)  # its own threads: not shown as busy, not queued behind writes
         self._slot = TaskSlot()
@@ -82,7 +82,7 @@ class LiveSync(QObject):
             self.outside_changes += len(result.change.ids)
         seen = f" · {self.outside_changes} outside change(s) so far" if self.outside_changes else ""
         self.sig_status.emit(f"Following other writers · looked {datetime.now():%H:%M:%S}{seen}")
-        self._schedule(next_interval(self.interval, result.seconds))
+        self._schedule(pause_after(self.watcher, result))
 
     def _failed(self, message: str) -> None:
         self._slot.task = None
