@@ -116,3 +116,47 @@ def test_a_change_between_looks_is_caught_when_saving(qtbot, live_window):
     mem0 = {m["id"]: m["memory"] for m in agent.send(op="get_all")["results"]}
     assert mem0[paris] == "Alice lives in Madrid"  # nothing was overwritten
     assert window.undo_action.text() == "&Undo"  # and nothing was recorded as done
+
+
+def test_token_is_used_but_never_remembered(qtbot, tmp_path, embedder, chroma_server):
+    from processes import TokenGate
+
+    from memlens.core.server_spec import ServerSpec
+    from memlens.gui.main_window import MainWindow
+    from memlens.gui.server_dialog import ServerDialog
+
+    gate = TokenGate(chroma_server.port, "Authorization", "Bearer s3cret").start()
+    settings = tmp_path / "settings.ini"
+    window = MainWindow(settings=QSettings(str(settings), QSettings.Format.IniFormat))
+    window.embedder = embedder
+    qtbot.addWidget(window)
+    try:
+        window.open_server(ServerSpec.parse(gate.url, token="s3cret"), "gated")
+        qtbot.waitUntil(lambda: window.page is not None or window.banner.isVisible(), timeout=60000)
+        wait_idle(qtbot, window)
+        assert window.page is not None, window.banner.label.text()
+        assert window.store_label.text() == f"{gate.url}"
+        window.settings.sync()
+        saved = settings.read_text(encoding="utf-8")
+        assert gate.url.removeprefix("http://") in saved and "s3cret" not in saved
+
+        # Open Recent asks again (with the address filled in) instead of connecting without it.
+        asked: list[str] = []
+
+        def answer() -> None:
+            dialog = QApplication.activeModalWidget()
+            if isinstance(dialog, ServerDialog):
+                asked.append(dialog.url.text())
+                dialog.reject()
+            else:
+                QTimer.singleShot(50, answer)
+
+        window._fill_recent()
+        [entry] = [a for a in window.recent_menu.actions() if a.text() == gate.url]
+        QTimer.singleShot(50, answer)
+        entry.trigger()
+        assert asked == [gate.url]
+    finally:
+        window.live.stop()
+        window.workers.wait()
+        gate.stop()
