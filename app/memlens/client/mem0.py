@@ -1,7 +1,7 @@
 """A live `mem0.Memory` that reports everything it does to MemLens.
 
     from mem0 import Memory
-    from memlens.client.mem0 import MemLensMemory
+    from memlens.client.mem0 import MemLensMemory   # AsyncMemLensMemory for mem0.AsyncMemory
 
     memory = MemLensMemory(Memory.from_config(config), agent="support-bot")
     memory.add("Alice moved to Lyon", user_id="alice")      # Mem0 as before, reported
@@ -50,9 +50,9 @@ def _record(item: dict, ids: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-class MemLensMemory:
-    """Wraps `memory` (a `mem0.Memory`); reports into `session`, or into a new session of
-    `agent` on `client` (default: `connect()`, which finds the running MemLens)."""
+class _Proxy:
+    """What the sync and async wrappers share: the session, pass-through, and turning
+    Mem0's results into reports (which never raise into the agent)."""
 
     def __init__(
         self,
@@ -77,17 +77,7 @@ class MemLensMemory:
         return getattr(self._memory, name)
 
     def __repr__(self) -> str:
-        return f"MemLensMemory({self._memory!r}, session={self.session.id!r})"
-
-    # -- the reported calls ----------------------------------------------------------------
-    def _call(self, what: str, fn: Callable[[], Any]) -> tuple[Any, float]:
-        start = time.perf_counter()
-        try:
-            result = fn()
-        except Exception as exc:
-            self.session.message("error", f"Mem0 {what} failed: {type(exc).__name__}: {exc}")
-            raise
-        return result, _ms(start)
+        return f"{type(self).__name__}({self._memory!r}, session={self.session.id!r})"
 
     def _report(self, what: str, report: Callable[[], None]) -> None:
         try:
@@ -95,38 +85,74 @@ class MemLensMemory:
         except Exception:  # an unexpected result shape must not cost the agent its call
             log.exception("MemLens client: could not report Mem0 %s", what)
 
-    def add(self, messages: Any, **kwargs: Any) -> Any:
-        result, ms = self._call("add", lambda: self._memory.add(messages, **kwargs))
+    def _failed(self, what: str, exc: Exception) -> None:
+        self.session.message("error", f"Mem0 {what} failed: {type(exc).__name__}: {exc}")
 
-        def report() -> None:
-            for item in _results(result):
-                memory_id, text, event = item.get("id"), item.get("memory", ""), item.get("event", "ADD")
-                if memory_id is None:
-                    continue
-                if event == "ADD":
-                    self.session.memory_added(memory_id, text, _record(item, kwargs), latency_ms=ms)
-                elif event == "UPDATE":
-                    before = item.get("previous_memory") or item.get("old_memory")
-                    self.session.memory_updated(memory_id, text, before=before, latency_ms=ms)
-                elif event == "DELETE":
-                    self.session.memory_deleted(memory_id, text or None, latency_ms=ms)
+    def _added(self, result: Any, kwargs: dict[str, Any], ms: float) -> None:
+        for item in _results(result):
+            memory_id, text, event = item.get("id"), item.get("memory", ""), item.get("event", "ADD")
+            if memory_id is None:
+                continue
+            if event == "ADD":
+                self.session.memory_added(memory_id, text, _record(item, kwargs), latency_ms=ms)
+            elif event == "UPDATE":
+                before = item.get("previous_memory") or item.get("old_memory")
+                self.session.memory_updated(memory_id, text, before=before, latency_ms=ms)
+            elif event == "DELETE":
+                self.session.memory_deleted(memory_id, text or None, latency_ms=ms)
 
-        self._report("add", report)
-        return result
-
-    def search(self, query: str, **kwargs: Any) -> Any:
-        result, ms = self._call("search", lambda: self._memory.search(query, **kwargs))
+    def _searched(self, query: str, result: Any, kwargs: dict[str, Any], ms: float) -> None:
         k = kwargs.get("top_k", kwargs.get("limit", 20))
-        self._report("search", lambda: self.session.retrieval(query, _results(result), k=k, latency_ms=ms))
-        return result
+        self.session.retrieval(query, _results(result), k=k, latency_ms=ms)
+
+    def _deleted_all(self, doomed: list[dict], ms: float) -> None:
+        for item in doomed:
+            self.session.memory_deleted(str(item["id"]), item.get("memory"), latency_ms=ms)
+
+    def close(self) -> None:
+        """End the session (and close the client this wrapper made)."""
+        self.session.end()
+        if self._own_client:
+            self._client.close()
+
+
+def _text_of(found: Any) -> str | None:
+    return found.get("memory") if isinstance(found, dict) else None
+
+
+def _owners(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if k in ("user_id", "agent_id", "run_id") and v}
+
+
+class MemLensMemory(_Proxy):
+    """Wraps `memory` (a `mem0.Memory`); reports into `session`, or into a new session of
+    `agent` on `client` (default: `connect()`, which finds the running MemLens)."""
+
+    def _call(self, what: str, fn: Callable[[], Any]) -> tuple[Any, float]:
+        start = time.perf_counter()
+        try:
+            result = fn()
+        except Exception as exc:
+            self._failed(what, exc)
+            raise
+        return result, _ms(start)
 
     def _text(self, memory_id: str) -> str | None:
         """A memory's text before a change (one local read; None when Mem0 cannot say)."""
         try:
-            found = self._memory.get(memory_id)
+            return _text_of(self._memory.get(memory_id))
         except Exception:
             return None
-        return found.get("memory") if isinstance(found, dict) else None
+
+    def add(self, messages: Any, **kwargs: Any) -> Any:
+        result, ms = self._call("add", lambda: self._memory.add(messages, **kwargs))
+        self._report("add", lambda: self._added(result, kwargs, ms))
+        return result
+
+    def search(self, query: str, **kwargs: Any) -> Any:
+        result, ms = self._call("search", lambda: self._memory.search(query, **kwargs))
+        self._report("search", lambda: self._searched(query, result, kwargs, ms))
+        return result
 
     def update(self, memory_id: str, text: str | None = None, **kwargs: Any) -> Any:
         before = self._text(memory_id)
@@ -147,29 +173,77 @@ class MemLensMemory:
 
     def delete_all(self, **kwargs: Any) -> Any:
         """Mem0's delete_all; each deleted memory is reported (they are listed first)."""
-        filters = {k: v for k, v in kwargs.items() if k in ("user_id", "agent_id", "run_id") and v}
         try:
-            doomed = _results(self._memory.get_all(filters=filters, top_k=DELETE_ALL_LIMIT))
+            doomed = _results(self._memory.get_all(filters=_owners(kwargs), top_k=DELETE_ALL_LIMIT))
         except Exception:
             doomed = []
         result, ms = self._call("delete_all", lambda: self._memory.delete_all(**kwargs))
-
-        def report() -> None:
-            for item in doomed:
-                self.session.memory_deleted(str(item["id"]), item.get("memory"), latency_ms=ms)
-
-        self._report("delete_all", report)
+        self._report("delete_all", lambda: self._deleted_all(doomed, ms))
         return result
-
-    # -- the end ------------------------------------------------------------------------------
-    def close(self) -> None:
-        """End the session (and close the client this wrapper made)."""
-        self.session.end()
-        if self._own_client:
-            self._client.close()
 
     def __enter__(self) -> MemLensMemory:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class AsyncMemLensMemory(_Proxy):
+    """The same for a `mem0.AsyncMemory`: `await memory.add(...)` and so on."""
+
+    async def _acall(self, what: str, make: Callable[[], Any]) -> tuple[Any, float]:
+        start = time.perf_counter()
+        try:
+            result = await make()
+        except Exception as exc:
+            self._failed(what, exc)
+            raise
+        return result, _ms(start)
+
+    async def _atext(self, memory_id: str) -> str | None:
+        try:
+            return _text_of(await self._memory.get(memory_id))
+        except Exception:
+            return None
+
+    async def add(self, messages: Any, **kwargs: Any) -> Any:
+        result, ms = await self._acall("add", lambda: self._memory.add(messages, **kwargs))
+        self._report("add", lambda: self._added(result, kwargs, ms))
+        return result
+
+    async def search(self, query: str, **kwargs: Any) -> Any:
+        result, ms = await self._acall("search", lambda: self._memory.search(query, **kwargs))
+        self._report("search", lambda: self._searched(query, result, kwargs, ms))
+        return result
+
+    async def update(self, memory_id: str, text: str | None = None, **kwargs: Any) -> Any:
+        before = await self._atext(memory_id)
+        result, ms = await self._acall("update", lambda: self._memory.update(memory_id, text, **kwargs))
+        after = text if text is not None else kwargs.get("data")
+        if after is None:
+            after = await self._atext(memory_id) or before or ""
+        self._report(
+            "update", lambda: self.session.memory_updated(memory_id, after, before=before, latency_ms=ms)
+        )
+        return result
+
+    async def delete(self, memory_id: str) -> Any:
+        before = await self._atext(memory_id)
+        result, ms = await self._acall("delete", lambda: self._memory.delete(memory_id))
+        self._report("delete", lambda: self.session.memory_deleted(memory_id, before, latency_ms=ms))
+        return result
+
+    async def delete_all(self, **kwargs: Any) -> Any:
+        try:
+            doomed = _results(await self._memory.get_all(filters=_owners(kwargs), top_k=DELETE_ALL_LIMIT))
+        except Exception:
+            doomed = []
+        result, ms = await self._acall("delete_all", lambda: self._memory.delete_all(**kwargs))
+        self._report("delete_all", lambda: self._deleted_all(doomed, ms))
+        return result
+
+    async def __aenter__(self) -> AsyncMemLensMemory:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
         self.close()
