@@ -18,6 +18,7 @@ import contextlib
 import hmac
 import json
 import logging
+import socket
 import threading
 import zlib
 from collections import deque
@@ -61,10 +62,11 @@ class BoundedQueue:
         self.capacity = capacity
         self._items: deque[Item | None] = deque()
         self._cond = threading.Condition()
+        self.closed = False
 
     def offer(self, items: list[Item]) -> bool:
         with self._cond:
-            if len(self._items) + len(items) > self.capacity:
+            if self.closed or len(self._items) + len(items) > self.capacity:
                 return False
             self._items.extend(items)
             self._cond.notify()
@@ -79,6 +81,7 @@ class BoundedQueue:
 
     def close(self) -> None:
         with self._cond:
+            self.closed = True
             self._items.append(None)
             self._cond.notify()
 
@@ -114,6 +117,8 @@ class IngestEndpoint:
         self.stats = Stats()
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
+        self._connections: set[socket.socket] = set()  # open (kept-alive) client connections
+        self._conn_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -152,6 +157,10 @@ class IngestEndpoint:
             return
         server.shutdown()
         server.server_close()
+        with self._conn_lock:  # kept-alive connections would otherwise outlive the server
+            for conn in self._connections:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
         self.queue.close()
         for t in self._threads:
             t.join(wait)
@@ -221,6 +230,16 @@ def _handler(endpoint: IngestEndpoint) -> type[BaseHTTPRequestHandler]:
         server_version = "MemLens-ingest"
         timeout = SOCKET_TIMEOUT
 
+        def setup(self) -> None:
+            super().setup()
+            with endpoint._conn_lock:
+                endpoint._connections.add(self.connection)
+
+        def finish(self) -> None:
+            with endpoint._conn_lock:
+                endpoint._connections.discard(self.connection)
+            super().finish()
+
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("%s %s", self.address_string(), format % args)
 
@@ -274,11 +293,8 @@ def _handler(endpoint: IngestEndpoint) -> type[BaseHTTPRequestHandler]:
             content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
             items, converted = endpoint.items(path, content_type, body)
             if not endpoint.queue.offer(items):
-                raise Refused(
-                    503,
-                    f"MemLens is busy ({len(endpoint.queue)} events waiting); retry later",
-                    {"Retry-After": "1"},
-                )
+                why = "stopping" if endpoint.queue.closed else f"busy ({len(endpoint.queue)} events waiting)"
+                raise Refused(503, f"MemLens is {why}; retry later", {"Retry-After": "1"})
             endpoint.stats.accepted += len(items)
             if path == EVENTS:
                 self._answer(202, {"accepted": len(items)})

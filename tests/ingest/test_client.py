@@ -191,3 +191,29 @@ def test_a_batch_too_large_is_split_and_an_event_too_large_is_dropped(memlens_ha
     assert texts == [f"{n:02d}" for n in range(20)]  # all of them, in order
     client.close()
     plugin.stop()
+
+
+def test_memlens_restarting_between_events_costs_no_event_and_no_error():
+    """The client keeps its connection open; MemLens closing it (a restart) is met with one
+    fresh connection at once, not a failure and a back-off."""
+    from memlens_ingest.endpoint import IngestEndpoint
+
+    received: list = []
+    first = IngestEndpoint("t0ken", lambda item: received.append(item.event))
+    url = first.start()
+    client = connect(url, "t0ken")
+    s = client.session("steady-agent")
+    s.message("user", "before")
+    assert client.flush(30)
+    first.stop()
+    second = IngestEndpoint("t0ken", lambda item: received.append(item.event), port=first.port)
+    second.start()
+    try:
+        s.message("user", "after")
+        assert client.flush(30)
+        assert client.last_error is None and client.dropped == 0
+        client.close()
+        second.stop()
+        assert [getattr(e, "text", None) for e in received] == [None, "before", "after", None]
+    finally:
+        second.stop()

@@ -216,14 +216,19 @@ class Sender:
         token = self._token()
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        try:
-            conn = self._connection()
-            conn.request("POST", self._prefix + EVENTS_PATH, body=body, headers=headers)
-            resp = conn.getresponse()
-            text = resp.read().decode("utf-8", "replace")
-        except (OSError, http.client.HTTPException) as exc:
-            self._disconnect()
-            raise _Unreachable(f"cannot reach MemLens at {self.url}: {exc}") from None
+        for attempt in (1, 2):
+            reused = self._conn is not None
+            try:
+                conn = self._connection()
+                conn.request("POST", self._prefix + EVENTS_PATH, body=body, headers=headers)
+                resp = conn.getresponse()
+                text = resp.read().decode("utf-8", "replace")
+                break
+            except (OSError, http.client.HTTPException) as exc:
+                self._disconnect()
+                # A kept-alive connection MemLens closed while idle: one fresh try, at once.
+                if not (reused and attempt == 1):
+                    raise _Unreachable(f"cannot reach MemLens at {self.url}: {exc}") from None
         if resp.status in (200, 202):
             return
         if resp.status in (429, 502, 503, 504):
