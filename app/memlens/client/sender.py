@@ -19,7 +19,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from memlens.client import wire
+from memlens.client import connection, wire
 
 log = logging.getLogger("memlens.client")
 
@@ -54,7 +54,7 @@ class Sender:
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"MemLens URL must look like http://127.0.0.1:{4319}, not {url!r}")
+            raise ValueError(f"a MemLens URL looks like {connection.default_url()}, not {url!r}")
         self.url = url
         self._https = parts.scheme == "https"
         self._host, self._port = parts.hostname, parts.port
