@@ -218,10 +218,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_watch(args: argparse.Namespace) -> int:
     import time
 
-    from memlens.core.watch import StoreWatcher, next_interval
+    from memlens.core.watch import StoreWatcher, pause_after
 
     service = _service(args)
-    watcher = StoreWatcher(service)
+    watcher = StoreWatcher(service, args.interval)
     before = {r.id: r for r in service.records(service.select_all())}
     print(
         f"Watching '{service.store.collection}' in {service.store.location} "
@@ -244,7 +244,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             seen += 1
         if args.max_events and seen >= args.max_events:
             return 0
-        wait = next_interval(args.interval, result.seconds)
+        wait = pause_after(watcher, result)
         if deadline is not None and time.monotonic() + wait > deadline:
             return 0
         time.sleep(wait)
