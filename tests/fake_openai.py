@@ -2,7 +2,10 @@
 
 Tests give it a function from the request's messages to the reply text; it answers on
 127.0.0.1 like the real API (JSON, or server-sent events when `stream` is set) and keeps
-every request it received so a test can check what was asked.
+every request it received so a test can check what was asked. A reply may also be a
+`ToolCall`, answered as the model calling that function (what `tool_choice` asks for).
+Setting `gate` to an unset `threading.Event` holds a streamed answer after its first
+piece until the test sets it, so a test can look at a half-written answer.
 """
 
 from __future__ import annotations
@@ -11,9 +14,19 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-Reply = Callable[[list[dict]], str]
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A reply in which the model calls a function with these arguments (JSON text or a dict)."""
+
+    name: str
+    arguments: str | dict
+
+
+Reply = Callable[[list[dict]], "str | ToolCall"]
 
 
 class FakeOpenAI:
@@ -21,6 +34,7 @@ class FakeOpenAI:
         self.reply = reply
         self.requests: list[dict] = []
         self.status = 200  # set to 500 to play a broken server
+        self.gate: threading.Event | None = None  # holds a stream after its first piece
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -38,6 +52,9 @@ class FakeOpenAI:
                     )
                     return
                 text = outer.reply(body.get("messages", []))
+                if isinstance(text, ToolCall):
+                    self._send(200, tool_completion(body.get("model", "fake"), text))
+                    return
                 if body.get("stream"):
                     self._stream(body.get("model", "fake"), text)
                     return
@@ -55,7 +72,9 @@ class FakeOpenAI:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                for piece in [text[i : i + 8] for i in range(0, len(text), 8)] or [""]:
+                for n, piece in enumerate([text[i : i + 8] for i in range(0, len(text), 8)] or [""]):
+                    if n == 1 and outer.gate is not None:
+                        outer.gate.wait(60)
                     chunk = {
                         "id": "c1",
                         "object": "chat.completion.chunk",
@@ -64,6 +83,7 @@ class FakeOpenAI:
                         "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
                     }
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
                 self.wfile.write(b"data: [DONE]\n\n")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -90,5 +110,24 @@ def completion(model: str, text: str) -> dict:
         "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+
+
+def tool_completion(model: str, call: ToolCall) -> dict:
+    args = call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments)
+    message = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "call_fake", "type": "function", "function": {"name": call.name, "arguments": args}}
+        ],
+    }
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }
