@@ -45,16 +45,8 @@ def trace_of(event: RetrievalPerformed) -> Trace | None:
 def keep_trace(store: MemoryStoreView, trace: Trace) -> Trace | None:
     """File `trace` under the collection open in MemLens; None when none is open (the
     retrieval is still shown in its session) or the trace file refused it (logged)."""
-    record = getattr(store, "record_trace", None)
     try:
-        if record is not None:
-            return record(trace)
-        # Until the plugin API's store facade offers record_trace (see docs/LIVE_AGENTS.md,
-        # "Integration"), reach the service behind it: the same call that method makes.
-        service = store._service()
-        if service is None or not service.loaded or service.traces is None:
-            raise StoreUnavailable("no store is open")
-        return service.traces.record(dataclasses.replace(trace, collection=service.store.collection))
+        return store.record_trace(trace)
     except StoreUnavailable:
         return None
 

@@ -16,9 +16,7 @@ from test_serve import start_serve, stop
 from gui_support import wait_idle
 from memlens.client import connection
 from memlens.core.session_log import SessionLog
-from memlens.gui.ingest_bar import IngestBar
 from memlens.gui.main_window import MainWindow
-from memlens.gui.session_history import SessionHistory
 from memlens.plugin_api import Session, SessionStarted
 from memlens.plugin_host import ACTIVE
 
@@ -44,8 +42,7 @@ def window(qtbot, tmp_path, embedder):
 
 def test_an_external_agent_appears_live_in_the_sessions_panel(qtbot, window, start_agent, tmp_path):
     panel = window.plugins.sessions
-    bar = IngestBar(window.plugins.bridge)
-    panel.layout().insertWidget(0, bar)  # where the Sessions panel puts it (see docs/LIVE_AGENTS.md)
+    bar = panel.ingest_bar
     window.plugins.dock.show()
     assert bar.state.text() == "Agents in other processes: not listening." and not bar.token_row.isVisible()
 
@@ -130,23 +127,17 @@ def test_sessions_recorded_headless_are_listed_when_the_window_opens_the_store(q
     win.embedder = embedder
     qtbot.addWidget(win)
     win.show()
-    history = SessionHistory(win.plugins.host)  # what WindowPlugins does (docs/LIVE_AGENTS.md)
-    restored = []
     win.open_store(store)
-    qtbot.waitUntil(lambda: win.page is not None, timeout=60000)
-    history.attach(
-        win.page.service, win.workers, lambda n: (restored.append(n), win.plugins.sessions._fill_list())
-    )
-    qtbot.waitUntil(lambda: restored == [1], timeout=30000)
     panel = win.plugins.sessions
-    assert panel.list.count() == 1 and panel.shown == sid
+    qtbot.waitUntil(lambda: win.page is not None and panel.list.count() == 1, timeout=60000)
+    assert panel.shown == sid
     assert "notes-agent" in panel.list.item(0).text() and "ended" in panel.list.item(0).text()
     assert "Alice lives in Paris" in panel.transcript.toPlainText()
 
     # A session in this window is recorded beside it.
     session = win.plugins.host.sessions  # the registry the panel reads
     win.plugins.host.publish(SessionStarted.of(Session(id="later-1", agent="later-agent")))
-    history.close()
+    win.plugins.history.close()
     assert "later-1" in SessionLog(win.page.service.traces.path).session_ids()
     assert session.get("later-1") is not None
     win.workers.wait()

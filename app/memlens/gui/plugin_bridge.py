@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget
 
 from memlens.core.record import HIDDEN_STATUSES, MemoryRecord
 from memlens.core.workspace import data_dir
+from memlens.gui.session_history import SessionHistory
 from memlens.plugin_api.events import MEMORY_EVENTS, Event, MemoryDeleted, RetrievalPerformed, SessionStarted
 from memlens.plugin_host.host import Notice, PluginHost
 
@@ -72,6 +73,7 @@ class WindowPlugins(QObject):
         self.window = window
         self.host = host or PluginHost(data_dir() / PLUGINS_FOLDER)
         self.bridge = PluginBridge(self.host, self)
+        self.history = SessionHistory(self.host)  # past sessions of the open store, and new ones
         self.page: CollectionPage | None = None
         self.sessions = SessionsPanel(self.bridge)
         self.dock = QDockWidget("Sessions", window)
@@ -106,9 +108,11 @@ class WindowPlugins(QObject):
         """A collection was opened: plugins now read and write it."""
         self.page = page
         self.host.set_service(page.service)
+        self.history.attach(page.service, self.window.workers, lambda _n: self.sessions.refresh_list())
         self._mark(self.sessions.marks())
 
     def shutdown(self) -> None:
+        self.history.close()
         self.bridge.close()
         self.host.shutdown(wait=1.0)
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from memlens.gui.ingest_bar import IngestBar
 from memlens.plugin_api.events import (
     ASSISTANT,
     ERROR,
@@ -260,6 +261,8 @@ class SessionsPanel(QWidget):
         splitter.setSizes([80, 640])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+        self.ingest_bar = IngestBar(bridge)  # agents in other processes report here
+        layout.addWidget(self.ingest_bar)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
 
@@ -355,6 +358,10 @@ class SessionsPanel(QWidget):
             self._dirty_text = False
             self._fill_transcript()
         self._update_controls()
+
+    def refresh_list(self) -> None:
+        """Sessions were added to the registry from outside (a store's past sessions)."""
+        self._fill_list()
 
     def _fill_list(self) -> None:
         sessions = self.host.sessions.sessions()

@@ -10,6 +10,7 @@ ignores fields it does not know (a newer minor writer may add some).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import types
 import typing
@@ -94,6 +95,12 @@ def _decode(value: Any, hint: Any, where: str) -> Any:
     return value
 
 
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    # Resolving string annotations costs more than decoding an event: once per class.
+    return typing.get_type_hints(cls)
+
+
 class _Json:
     """to_dict / from_dict for the dataclasses below, driven by their type hints."""
 
@@ -107,7 +114,7 @@ class _Json:
         name = cls.KIND or cls.__name__
         if not isinstance(data, dict):
             raise ValueError(f"{name} must be a JSON object")
-        hints = typing.get_type_hints(cls)
+        hints = _type_hints(cls)
         kwargs = {}
         for f in dataclasses.fields(cls):  # type: ignore[arg-type]
             if f.name in data:

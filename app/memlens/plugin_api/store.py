@@ -8,6 +8,7 @@ the user opens another collection, the facade follows it; with none open, calls 
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -105,6 +106,14 @@ class MemoryStoreView:
             )
             trace = found[0] if found and found[0].query == query else None
         return hits, trace
+
+    def record_trace(self, trace: Trace) -> Trace | None:
+        """Keep a retrieval an agent made elsewhere (its own vector store) as a trace of the
+        open collection; None when the trace file refused it."""
+        service = self._open()
+        if service.traces is None:
+            return None
+        return service.traces.record(dataclasses.replace(trace, collection=service.store.collection))
 
     # -- writing ---------------------------------------------------------------------------
     def add(
