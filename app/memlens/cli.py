@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from memlens import __version__, cli_curate, cli_traces
+from memlens import __version__, cli_curate, cli_serve, cli_traces
 from memlens.core.embedder import EmbedderError
 from memlens.core.store import StoreError
 
@@ -107,22 +107,30 @@ def build_parser() -> argparse.ArgumentParser:
     _store_args(p, collection=False)
     cli_traces.register(sub)
     cli_curate.register(sub)
+    cli_serve.register(sub)
     return parser
+
+
+def _server_spec(args: argparse.Namespace):
+    """The --server address with its tenant, database and token, or None for a folder."""
+    from memlens.core.server_spec import ServerSpec
+
+    if not getattr(args, "server", None):
+        return None
+    if args.store:
+        raise CliError("Give either --store (a folder) or --server (a Chroma server), not both.")
+    try:
+        return ServerSpec.parse(args.server, args.tenant, args.database, args.token, args.token_header)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _backend(args: argparse.Namespace, create: bool):
     from memlens.core.chroma_store import ChromaBackend
-    from memlens.core.server_spec import ServerSpec
     from memlens.core.workspace import default_store_dir
 
-    server = getattr(args, "server", None)
-    if server:
-        if args.store:
-            raise CliError("Give either --store (a folder) or --server (a Chroma server), not both.")
-        try:
-            spec = ServerSpec.parse(server, args.tenant, args.database, args.token, args.token_header)
-        except ValueError as exc:
-            raise CliError(str(exc)) from None
+    spec = _server_spec(args)
+    if spec is not None:
         return ChromaBackend.connect(spec)
     path = Path(args.store) if args.store else default_store_dir()
     return ChromaBackend.open_path(path, create=create or not args.store)
@@ -293,7 +301,15 @@ def cmd_gui(args: argparse.Namespace) -> int:
         raise CliError(message.removeprefix("memlens: "))
     from memlens.gui.app import run
 
-    return run(store=args.store, collection=args.collection, model=args.model, demo=args.demo)
+    server = _server_spec(args)
+    return run(
+        store=args.store,
+        collection=args.collection,
+        model=args.model,
+        demo=args.demo,
+        server=server,
+        mem0_history=args.mem0_history,
+    )
 
 
 COMMANDS = {
@@ -305,6 +321,7 @@ COMMANDS = {
 }
 COMMANDS.update(cli_traces.COMMANDS)
 COMMANDS.update(cli_curate.COMMANDS)
+COMMANDS.update(cli_serve.COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,9 +7,11 @@ so that time-ordered paging, filters and keyword search need no round trip to Ch
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,12 +31,21 @@ from memlens.core.journal import (
 )
 from memlens.core.mem0_history import Mem0Event, Mem0History
 from memlens.core.query import Facets, Filter, SearchHit
-from memlens.core.record import MemoryRecord, Status, utc_now
-from memlens.core.store import MemoryStore, StoredMemory, StoreError
+from memlens.core.record import HIDDEN_STATUSES, MemoryRecord, Status, utc_now
+from memlens.core.store import MemoryStore, StoredMemory, StoreError, VectorHit
 from memlens.core.traces import GUI, TraceStore
+from memlens.core.watch import EditConflict, same_stored
 
 _EPOCH = datetime.min.replace(tzinfo=utc_now().tzinfo)
 _BATCH = 500
+# A default search over a collection with a few hidden (archived, deleted) memories asks
+# the index for k + that many and drops them, rather than sending every allowed id: an
+# allow-list of 100,000 ids cost Chroma 70 ms a query. Above this many, the list is used.
+_OVERFETCH_LIMIT = 1000
+# Memories written in this session, scored exactly on every search (see `_with_fresh`).
+_FRESH_LIMIT = 10_000
+_FIRST_PAGE = 1000  # rows read first when a window waits to show something
+_FREEZE_FROM = 20_000  # records from which a loaded index is kept out of garbage collection
 
 Progress = Callable[[int, int], None]
 
@@ -66,8 +77,65 @@ def check_dimension(store: MemoryStore, embedder: Embedder) -> None:
         )
 
 
+def _stamped(r: MemoryRecord, now: datetime) -> MemoryRecord:
+    """A new memory is written now: it gets `updated_at` (Mem0 requires one) and, unless it
+    brings its own (an import, a merge keeping the earliest), `created_at`."""
+    if r.created_at and r.updated_at:
+        return r
+    return r.replace(created_at=r.created_at or now, updated_at=r.updated_at or now)
+
+
+@contextmanager
+def _no_gc_pauses(freeze: bool) -> Iterator[None]:
+    """No cyclic garbage collection while a large index is read, and none over it after.
+
+    Each full collection walks every object, holding the GIL: reading 100,000 records
+    set off seven of them, up to half a second each, and the window froze for each one
+    (bench/bench_window.py). Reference counting still frees what the reading discards.
+    With `freeze` (a large index), what was read is frozen: it lives as long as the
+    collection is open, so later collections (an import, a search) do not walk it again;
+    it is still freed when no longer referenced. Process-wide, hence only when it pays.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def _sort_key(r: MemoryRecord) -> tuple[datetime, str]:
     return (r.created_at or _EPOCH, r.id)
+
+
+@dataclass(frozen=True)
+class _Derived:
+    """What the views ask of the whole collection on every change, worked out once."""
+
+    hidden: frozenset[str]
+    counts: dict[Status, int]
+    facets: Facets
+    first: datetime | None
+    last: datetime | None
+
+    @classmethod
+    def of(cls, records: Sequence[MemoryRecord]) -> _Derived:
+        counts = dict.fromkeys(Status, 0)
+        for r in records:
+            counts[r.status] += 1
+        hidden = frozenset(r.id for r in records if r.status in HIDDEN_STATUSES)
+
+        def values(attr: str) -> list[str]:
+            return sorted({getattr(r, attr) for r in records} - {None, ""})
+
+        tags = sorted({t for r in records for t in r.tags})
+        facets = Facets(values("user_id"), values("agent_id"), values("session_id"), values("kind"), tags)
+        # `records` is newest first; the bounds are those of what the table lists.
+        times = [r.created_at for r in records if r.created_at and r.id not in hidden]
+        return cls(hidden, counts, facets, min(times, default=None), max(times, default=None))
 
 
 class MemoryService:
@@ -86,26 +154,45 @@ class MemoryService:
         self._write_lock = threading.RLock()
         self._index: dict[str, MemoryRecord] = {}
         self._order: list[str] = []  # newest first
+        self._derived = _Derived.of([])
+        self._fresh: dict[str, np.ndarray] = {}
+        self._fresh_version = 0
+        self._fresh_matrix: tuple[int, list[str], np.ndarray] | None = None
         self._listeners: list[Callable[[Change], None]] = []
         self.loaded = False
 
     # -- opening ---------------------------------------------------------------
-    def load(self, progress: Progress | None = None) -> None:
-        """Finish or roll back interrupted work, then read every record (no vectors)."""
+    def load(self, progress: Progress | None = None, first_page: Callable[[], None] | None = None) -> None:
+        """Finish or roll back interrupted work, then read every record (no vectors).
+
+        Reading 100,000 memories from Chroma takes seconds. With `first_page`, the newest
+        rows the store holds are read first and made the index, and `first_page()` is
+        called so a window can show them at once; when the rest is in, listeners get a
+        "Loaded" change.
+        """
         with self._write_lock:
             self._recover()
             total = self.store.count()
+            early = first_page is not None and total > _FIRST_PAGE
+            if early:
+                # Stores are mostly appended to: their last rows are the newest memories.
+                self._index = {r.id: r for b in self.store.scan(_FIRST_PAGE, total - _FIRST_PAGE) for r in b}
+                self._reorder()
+                first_page()
             index: dict[str, MemoryRecord] = {}
-            for batch in self.store.scan():
-                index.update((r.id, r) for r in batch)
-                if progress:
-                    progress(len(index), total)
+            with _no_gc_pauses(freeze=total >= _FREEZE_FROM):
+                for batch in self.store.scan():
+                    index.update((r.id, r) for r in batch)
+                    if progress:
+                        progress(len(index), total)
             for state in self.journal.trash(self.store.collection):
                 if state.record is not None and state.record.id not in index:
                     index[state.record.id] = state.record
             self._index = index
             self._reorder()
             self.loaded = True
+        if early:
+            self._notify(Change("Loaded", (), "external"))
 
     def _recover(self) -> None:
         for group in self.journal.groups(self.store.collection, [PENDING]):
@@ -113,7 +200,12 @@ class MemoryService:
             self.journal.set_state(group.id, ROLLED_BACK)
 
     def _reorder(self) -> None:
-        self._order = [r.id for r in sorted(self._index.values(), key=_sort_key, reverse=True)]
+        """After any change to the index: the order and what views ask for on every change
+        (facets, counts, time bounds), worked out here on the writer's thread so the GUI
+        thread never walks 100,000 records."""
+        ordered = sorted(self._index.values(), key=_sort_key, reverse=True)
+        self._derived = _Derived.of(ordered)
+        self._order = [r.id for r in ordered]
 
     # -- observing -------------------------------------------------------------
     def subscribe(self, listener: Callable[[Change], None]) -> None:
@@ -135,6 +227,9 @@ class MemoryService:
 
     def select(self, flt: Filter = Filter()) -> list[str]:
         """Ids of the records matching `flt`, newest first."""
+        if flt.is_default:  # the usual view: everything current, without a Python test per record
+            hidden = self._derived.hidden
+            return [i for i in self._order if i not in hidden] if hidden else list(self._order)
         index, words = self._index, flt.words()
         return [i for i in self._order if i in index and flt.matches(index[i], words)]
 
@@ -143,17 +238,14 @@ class MemoryService:
         return list(self._order)
 
     def status_counts(self) -> dict[Status, int]:
-        counts = dict.fromkeys(Status, 0)
-        for r in self._index.values():
-            counts[r.status] += 1
-        return counts
+        return dict(self._derived.counts)
 
     def facets(self) -> Facets:
-        def values(attr: str) -> list[str]:
-            return sorted({v for r in self._index.values() if (v := getattr(r, attr))})
+        return self._derived.facets
 
-        tags = sorted({t for r in self._index.values() for t in r.tags})
-        return Facets(values("user_id"), values("agent_id"), values("session_id"), values("kind"), tags)
+    def time_bounds(self) -> tuple[datetime | None, datetime | None]:
+        """Earliest and latest `created_at` of the current (not archived or deleted) memories."""
+        return self._derived.first, self._derived.last
 
     def semantic_search(
         self,
@@ -191,21 +283,67 @@ class MemoryService:
 
     def search_vector(self, vector: np.ndarray, k: int = 20, flt: Filter = Filter()) -> list[SearchHit]:
         """The index half of a search, for a vector already made (replays); not recorded."""
-        allowed = None if flt.is_default and not self._has_hidden() else self.select(flt)
-        hits = self.store.query(vector, k, allowed)
+        hidden = self._derived.hidden
+        if flt.is_default and len(hidden) <= _OVERFETCH_LIMIT:
+            hits = self.store.query(vector, k + len(hidden), None) if k > 0 else []
+            hits = [h for h in hits if h.id not in hidden]
+        else:
+            hits = self.store.query(vector, k, self.select(flt))
         out = []
-        for hit in hits:
+        for hit in self._with_fresh(vector, hits[:k], k, flt):
             record = self._index.get(hit.id)
             if record is not None:
                 out.append(SearchHit(record, len(out) + 1, hit.distance, self._score(hit.distance)))
         return out
 
-    def _has_hidden(self) -> bool:
-        return any(r.status in (Status.ARCHIVED, Status.DELETED) for r in self._index.values())
+    def _with_fresh(self, vector: np.ndarray, hits: list[VectorHit], k: int, flt: Filter) -> list[VectorHit]:
+        """Merge in, scored exactly, the memories written in this session.
+
+        The vector index is approximate, and a memory moved to where no other memory lies
+        can be unreachable in it: at 100,000 memories Chroma did not return a memory just
+        edited to the query's own text (distance 0) for any k below 400. What the user just
+        changed must be found.
+        """
+        if not self._fresh or k <= 0:
+            return hits
+        ids, matrix = self._fresh_arrays()
+        if not ids:
+            return hits
+        from memlens.core.why_not import distances as exact  # it imports this module
+
+        distances = exact(matrix, vector, self.store_space)
+        best = {h.id: h.distance for h in hits}
+        worst = max(best.values()) if len(best) >= k else np.inf
+        for n in np.argsort(distances)[: k + _OVERFETCH_LIMIT]:
+            d = float(distances[n])
+            if d > worst:
+                break
+            if not np.isfinite(d):  # a zero vector has no cosine distance
+                continue
+            record = self._index.get(ids[n])
+            if record is not None and flt.matches(record):
+                best[ids[n]] = d
+        ranked = sorted(best.items(), key=lambda item: item[1])[:k]
+        return [VectorHit(i, d) for i, d in ranked]
+
+    def _fresh_arrays(self) -> tuple[list[str], np.ndarray]:
+        # Searches run beside writes: the version is read first, so a matrix built while a
+        # write went on is rebuilt on the next search rather than kept.
+        version, cached = self._fresh_version, self._fresh_matrix
+        if cached is None or cached[0] != version:
+            items = list(self._fresh.items())
+            matrix = np.stack([v for _, v in items]) if items else np.zeros((0, 0), np.float32)
+            cached = (version, [i for i, _ in items], matrix)
+            self._fresh_matrix = cached
+        return cached[1], cached[2]
+
+    @property
+    def store_space(self) -> str:
+        return getattr(self.store, "distance", "l2")
 
     def _score(self, distance: float) -> float:
         # Cosine distance maps to similarity; l2 uses Mem0's 1/(1+d) so scores match it.
-        if getattr(self.store, "distance", "l2") == "cosine":
+        if self.store_space == "cosine":
             return 1.0 - distance
         return 1.0 / (1.0 + distance)
 
@@ -226,7 +364,7 @@ class MemoryService:
     ) -> Change:
         """Embed and add new memories as one undoable step."""
         now = utc_now()
-        records = [r if r.created_at else r.replace(created_at=now, updated_at=now) for r in records]
+        records = [_stamped(r, now) for r in records]
         vectors = self._encode([r.text for r in records], progress)
         ops = [
             Operation("add", r.id, State(self._index.get(r.id)), State(r, v))
@@ -267,7 +405,7 @@ class MemoryService:
             if before.record == r:
                 continue
             if before.record is None:
-                planned.append((before, r if r.created_at else r.replace(created_at=now, updated_at=now)))
+                planned.append((before, _stamped(r, now)))
             else:
                 planned.append((before, r.replace(updated_at=now, version=before.record.version + 1)))
         needs_vector = [
@@ -283,9 +421,60 @@ class MemoryService:
             )
         return self._commit(label or f"Edit {self._count(len(ops))}", ops, actor, reason)
 
-    def edit(self, memory_id: str, actor: str = "user", reason: str | None = None, **fields) -> Change:
-        current = self._require(memory_id)
-        return self.update([current.replace(**fields)], actor, reason, label=self._edit_label(fields))
+    def edit(
+        self,
+        memory_id: str,
+        actor: str = "user",
+        reason: str | None = None,
+        expected: MemoryRecord | None = None,
+        **fields,
+    ) -> Change:
+        """Change some fields of one memory. With `expected` (the record the user began
+        editing), refuse with `EditConflict` if the store no longer holds it."""
+        with self._write_lock:
+            if expected is not None:
+                self._check_unchanged(memory_id, expected)
+            current = self._require(memory_id)
+            return self.update([current.replace(**fields)], actor, reason, label=self._edit_label(fields))
+
+    def _check_unchanged(self, memory_id: str, expected: MemoryRecord) -> None:
+        stored = self.store.get([memory_id])
+        theirs = stored[0].record if stored else None
+        if theirs is None and expected.status in HIDDEN_STATUSES:
+            return  # in MemLens' trash, not in a foreign store: nobody else can change it
+        if not same_stored(self.store.profile, theirs, expected):
+            self.sync_from_store([memory_id])
+            raise EditConflict(memory_id, expected, theirs)
+
+    def sync_from_store(self, ids: Sequence[str]) -> Change:
+        """Take what other writers did to these memories into the index, and tell the views.
+
+        Ids whose stored form is what the index already holds (MemLens' own writes) are
+        left out; a memory gone from the store leaves the index unless it sits in MemLens'
+        trash of a foreign store (where MemLens itself removed it).
+        """
+        changed: list[str] = []
+        with self._write_lock:
+            fresh = {s.record.id: s.record for s in self.store.get(list(ids))} if ids else {}
+            for memory_id in ids:
+                new, old = fresh.get(memory_id), self._index.get(memory_id)
+                if new is None:
+                    in_trash = old is not None and old.status in HIDDEN_STATUSES
+                    if old is None or (in_trash and not self.store.soft_delete_in_place):
+                        continue
+                    del self._index[memory_id]
+                elif same_stored(self.store.profile, old, new):
+                    continue
+                else:
+                    self._index[memory_id] = new
+                changed.append(memory_id)
+            if changed:
+                self._remember_fresh([], changed)  # their vectors are not the ones this session wrote
+                self._reorder()
+        change = Change(f"Changed outside MemLens: {self._count(len(changed))}", tuple(changed), "external")
+        if changed:
+            self._notify(change)
+        return change
 
     def set_status(
         self, ids: Sequence[str], status: Status, actor: str = "user", reason: str | None = None
@@ -431,8 +620,9 @@ class MemoryService:
         for memory_id, s in states:
             if s.record is None:
                 deletes.append(memory_id)
-            elif s.record.status == Status.DELETED and not self.store.soft_delete_in_place:
-                # Foreign owners would still return it: it leaves the store for the trash.
+            elif s.record.status in HIDDEN_STATUSES and not self.store.soft_delete_in_place:
+                # Foreign owners would still return it (deleted, or archived by a merge):
+                # it leaves the store for MemLens' trash.
                 deletes.append(memory_id)
                 trashed.append(s)
             else:
@@ -444,6 +634,7 @@ class MemoryService:
             self.journal.trash_remove(collection, deletes + [s.record.id for s in upserts])
             self.journal.trash_put(collection, trashed)
         self._log_to_mem0(transitions)
+        self._remember_fresh(upserts, deletes)
         for memory_id, s in states:
             if s.record is None:
                 self._index.pop(memory_id, None)
@@ -451,13 +642,24 @@ class MemoryService:
                 self._index[memory_id] = s.record
         self._reorder()
 
+    def _remember_fresh(self, upserts: Sequence[State], deletes: Sequence[str]) -> None:
+        for memory_id in deletes:
+            self._fresh.pop(memory_id, None)
+        for s in upserts:
+            if s.embedding is not None:
+                self._fresh.pop(s.record.id, None)  # re-inserted: the newest stay
+                self._fresh[s.record.id] = np.asarray(s.embedding, dtype=np.float32)
+        for memory_id in list(self._fresh)[: max(0, len(self._fresh) - _FRESH_LIMIT)]:
+            del self._fresh[memory_id]
+        self._fresh_version += 1
+
     def _log_to_mem0(self, transitions: Sequence[tuple[State, State]]) -> None:
         if self.mem0_history is None:
             return
         for before, after in transitions:
             old, new = before.record, after.record
-            alive_before = old is not None and old.status != Status.DELETED
-            alive_after = new is not None and new.status != Status.DELETED
+            alive_before = old is not None and old.status not in HIDDEN_STATUSES
+            alive_after = new is not None and new.status not in HIDDEN_STATUSES
             ref = new or old
             created = ref.created_at.isoformat() if ref and ref.created_at else None
             if alive_before and alive_after and old.text != new.text:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 from pathlib import Path
 
 import platformdirs
@@ -62,22 +63,39 @@ def pick_collection(backend: ChromaBackend, wanted: str | None) -> str:
     return names[0]
 
 
+def _mem0_history_at(path: Path) -> Mem0History:
+    """Mem0's history file given by path (any name: Mem0's `history_db_path`), checked."""
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            db.execute("SELECT memory_id, old_memory, new_memory, event FROM history LIMIT 1")
+    except sqlite3.Error:
+        raise StoreError(f"{path} is not a Mem0 history file (SQLite with a 'history' table).") from None
+    return Mem0History(path)
+
+
 def open_service(
     backend: ChromaBackend,
     embedder: Embedder,
     collection: str | None = None,
     create: bool = True,
     check: bool = True,
+    mem0_history: Path | None = None,
 ) -> MemoryService:
     """Open a collection for curation: profile, journal, Mem0 history, dimension check.
 
-    The index is not loaded here; call `service.load()` (slow on large stores) next.
+    Mem0's `history.db` is found beside a store folder; for a server store give its path
+    (`mem0_history`: where the agent's Mem0 keeps it). The index is not loaded here; call
+    `service.load()` (slow on large stores) next.
     """
     name = pick_collection(backend, collection)
     store = backend.open(name, create=create)
     if check:
         check_dimension(store, embedder)
-    mem0 = Mem0History.beside(backend.location) if backend.is_local and store.profile == MEM0 else None
+    mem0 = None
+    if mem0_history is not None:
+        mem0 = _mem0_history_at(Path(mem0_history))
+    elif backend.is_local and store.profile == MEM0:
+        mem0 = Mem0History.beside(backend.location)
     try:
         journal = Journal(journal_path(backend))
     except Exception as exc:

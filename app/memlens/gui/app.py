@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
 from memlens import __version__
+from memlens.core.server_spec import ServerSpec
 from memlens.gui.main_window import MainWindow, start_window
 from memlens.paths import RESOURCES
 
@@ -35,11 +37,16 @@ def install_error_hook(window: MainWindow) -> None:
 
 
 def run(
-    store: str | None = None, collection: str | None = None, model: str | None = None, demo: bool = False
+    store: str | None = None,
+    collection: str | None = None,
+    model: str | None = None,
+    demo: bool = False,
+    server: ServerSpec | None = None,
+    mem0_history: Path | None = None,
 ) -> int:
     app = make_app()
     window = MainWindow(model=model)
     install_error_hook(window)
     window.show()
-    start_window(window, store, collection, demo)
+    start_window(window, store, collection, demo, server, mem0_history)
     return app.exec()

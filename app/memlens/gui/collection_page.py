@@ -17,6 +17,7 @@ from memlens.core.query import Filter, SearchHit
 from memlens.core.record import Status
 from memlens.core.service import Change, MemoryService
 from memlens.core.timeline import TimelineData, as_of, select_in, timeline_events
+from memlens.core.watch import EditConflict
 from memlens.core.workspace import data_dir
 from memlens.gui.bridge import ServiceBridge
 from memlens.gui.bulk_dialog import BulkDialog
@@ -31,10 +32,12 @@ from memlens.gui.memory_table import MemoryTableModel, MemoryTableView
 from memlens.gui.merge_dialog import MergeDialog
 from memlens.gui.review_panel import ReviewPanel
 from memlens.gui.selection import SelectionModel
+from memlens.gui.sessions_panel import SessionTint
 from memlens.gui.timeline_view import TimelineView
 from memlens.gui.traces_panel import TracesPanel
 from memlens.gui.trash_panel import TrashPanel
 from memlens.gui.workers import TaskSlot, Workers
+from memlens.plugin_host.sessions import DELETED
 
 SEARCH_K = 50
 TIMELINE_RETRIEVALS = 5000  # newest traces drawn in the timeline's retrieval lane
@@ -123,8 +126,7 @@ class CollectionPage(QWidget):
     # -- reading ---------------------------------------------------------------
     def refresh_facets(self) -> None:
         self.filter_bar.set_facets(self.service.facets())
-        times = [r.created_at for r in self.service.records(self.service.select()) if r.created_at]
-        self.filter_bar.set_time_bounds(min(times, default=None), max(times, default=None))
+        self.filter_bar.set_time_bounds(*self.service.time_bounds())
 
     def _base_filter(self) -> Filter:
         """The filter bar's filter, narrowed to the range dragged on the timeline."""
@@ -179,6 +181,9 @@ class CollectionPage(QWidget):
             self.traces_panel.load()
 
     def _set_highlight(self, ids: set[str] | None) -> None:
+        self._lit = ids
+        if ids is None:
+            ids = self._session_lit  # a live session's memories stay lit while nothing else is
         for view in (self.graph_view, self.map_view, self.timeline):
             view.set_highlight(ids)
 
@@ -188,6 +193,38 @@ class CollectionPage(QWidget):
             panel.load()  # lists are computed when first looked at
         self._ensure_scene()
         self._ensure_timeline()
+
+    # -- live agent sessions (plugins; see gui/plugin_bridge.py) ----------------
+    _lit: set[str] | None = None  # what a search or an open trace lights
+    _session_lit: set[str] | None = None
+    _session_tint: SessionTint | None = None
+
+    def mark_session_memories(self, marks: dict[str, str] | None) -> None:
+        """Show what the session in the Sessions panel wrote: rows it added or changed are
+        tinted in the table, and lit in graph, map and timeline unless a search is lit."""
+        if self._session_tint is None:
+            self._session_tint = SessionTint(self.table)
+            self.table.setItemDelegate(self._session_tint)
+        self._session_tint.marks = dict(marks or {})
+        self.table.viewport().update()
+        lit = {mid for mid, what in (marks or {}).items() if what != DELETED}
+        self._session_lit = lit or None
+        self._set_highlight(self._lit)
+
+    def retrieval_recorded(self) -> None:
+        """A session's retrieval was traced: list it and draw it in the retrieval lane."""
+        self._timeline_stale = True
+        self._ensure_timeline()
+        if self.traces_panel.loaded:
+            self.traces_panel.load()
+
+    def open_trace(self, trace_id: str) -> None:
+        trace = self.service.traces.get(trace_id) if self.service.traces is not None else None
+        if trace is None:
+            self.sig_error.emit(f"Trace {trace_id} is no longer kept (see the Traces tab's retention).")
+            return
+        self.show_view("Traces")
+        self.traces_panel.open_trace(trace)
 
     def show_view(self, name: str) -> None:
         for i in range(self.views.count()):
@@ -337,11 +374,23 @@ class CollectionPage(QWidget):
 
     # -- writing ---------------------------------------------------------------
     def save(self, memory_id: str, changes: dict) -> None:
-        self.workers.write(
-            "Saving (re-embedding)" if "text" in changes else "Saving",
-            lambda ctx: self.service.edit(memory_id, **changes),
-            self.sig_applied.emit,
-        )
+        # Saved against the record the edit started from: if another writer changed it in
+        # the store meanwhile, the save is refused and the inspector asks the user.
+        expected = self.inspector.take_expected(memory_id)
+
+        def work(ctx):
+            try:
+                return self.service.edit(memory_id, expected=expected, **changes)
+            except EditConflict as conflict:
+                return conflict
+
+        def done(result) -> None:
+            if isinstance(result, EditConflict):
+                self.inspector.on_save_conflict(result, changes)
+            else:
+                self.sig_applied.emit(result)
+
+        self.workers.write("Saving (re-embedding)" if "text" in changes else "Saving", work, done)
 
     def set_status(self, ids: list[str], status: Status) -> None:
         if ids:

@@ -16,11 +16,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
@@ -35,6 +37,8 @@ from PySide6.QtWidgets import (
 from memlens.core.journal import HistoryEntry
 from memlens.core.record import KINDS, MemoryRecord, Status
 from memlens.core.service import MemoryService
+from memlens.core.watch import EditConflict, same_stored
+from memlens.gui.conflict_dialog import KEEP_EDITING, KEEP_MINE, TAKE_THEIRS, ConflictDialog
 from memlens.gui.selection import SelectionModel
 
 EDITABLE = ("kind", "user_id", "agent_id", "session_id", "tags", "importance")
@@ -82,6 +86,10 @@ class Inspector(QWidget):
         self.selection = selection
         self._record: MemoryRecord | None = None
         self._drafts: dict[str, dict] = {}  # unsaved edits survive moving to another memory
+        # The record each unsaved edit started from: what the user changed is measured
+        # against it, and a save is refused if the store no longer holds it.
+        self._bases: dict[str, MemoryRecord] = {}
+        self._expected: dict[str, MemoryRecord] = {}  # handed to the save, see take_expected
         self.snapshot: dict[str, MemoryRecord] | None = None  # "as of": the past, read-only
         self._as_of_label = ""
         self._loading = False
@@ -164,8 +172,25 @@ class Inspector(QWidget):
             verdicts.addWidget(b)
         verdicts.addStretch(1)
 
+        self.conflict_notice = QFrame()
+        self.conflict_notice.setObjectName("conflictNotice")
+        self.conflict_notice.setStyleSheet(
+            "#conflictNotice { background: #fef3c7; border: 1px solid #f59e0b; border-radius: 4px; }"
+        )
+        self.conflict_label = QLabel()
+        self.conflict_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.conflict_label.setWordWrap(True)
+        self.compare_button = QPushButton("Compare…")
+        self.compare_button.clicked.connect(self.compare)
+        notice = QHBoxLayout(self.conflict_notice)
+        notice.setContentsMargins(6, 3, 6, 3)
+        notice.addWidget(self.conflict_label, 1)
+        notice.addWidget(self.compare_button)
+        self.conflict_notice.hide()
+
         page = QWidget()
         layout = QVBoxLayout(page)
+        layout.addWidget(self.conflict_notice)
         layout.addWidget(self.text, 3)
         layout.addLayout(form)
         layout.addLayout(edits)
@@ -191,6 +216,8 @@ class Inspector(QWidget):
     def show_memory(self, memory_id: str) -> None:
         if self._record is not None and self.dirty:
             self._drafts[self._record.id] = self._form_values()
+        elif self._record is not None:
+            self._bases.pop(self._record.id, None)
         if not memory_id:
             record = None
         elif self.snapshot is not None:
@@ -208,7 +235,7 @@ class Inspector(QWidget):
     def _fill(self, r: MemoryRecord | None) -> None:
         enabled = r is not None
         self.tabs.setEnabled(enabled)
-        values = self._drafts.get(r.id) if r else None
+        values = self._drafts.pop(r.id, None) if r else None  # shown again: the form holds it
         if r is None:
             self.title.setText("No memory selected")
             values = {"text": "", "kind": "", "user_id": "", "agent_id": "", "session_id": "", "tags": ""}
@@ -216,13 +243,7 @@ class Inspector(QWidget):
         else:
             self.title.setText(f"{r.id}  ·  {r.kind}  ·  {r.owner or 'no owner'}  ·  v{r.version}")
             values = values or self._record_values(r)
-        self.text.setPlainText(values["text"])
-        self.kind.setCurrentText(values["kind"])
-        self.user.setText(values["user_id"])
-        self.agent.setText(values["agent_id"])
-        self.session.setText(values["session_id"])
-        self.tags.setText(values["tags"])
-        self.importance.setValue(values["importance"])
+        self._set_form(values)
         self.status.setText(r.status.value if r else "")
         self.times.setText(
             f"created {_fmt_time(r.created_at)} · updated {_fmt_time(r.updated_at)}" if r else ""
@@ -230,6 +251,17 @@ class Inspector(QWidget):
         self._fill_metadata(r)
         self._fill_source(r)
         self._fill_history(r)
+        self._show_conflict_notice()
+
+    def _set_form(self, values: dict) -> None:
+        if self.text.toPlainText() != values["text"]:  # keep the cursor when the text is the same
+            self.text.setPlainText(values["text"])
+        self.kind.setCurrentText(values["kind"])
+        self.user.setText(values["user_id"])
+        self.agent.setText(values["agent_id"])
+        self.session.setText(values["session_id"])
+        self.tags.setText(values["tags"])
+        self.importance.setValue(values["importance"])
 
     @staticmethod
     def _record_values(r: MemoryRecord) -> dict:
@@ -323,9 +355,15 @@ class Inspector(QWidget):
             "importance": self.importance.value(),
         }
 
-    def changes(self) -> dict:
-        """Record fields the form changes, as `MemoryRecord.replace` takes them."""
+    def _base(self) -> MemoryRecord | None:
         r = self._record
+        return None if r is None else self._bases.get(r.id, r)
+
+    def changes(self) -> dict:
+        """Record fields the user changed (from the record the edit started from), as
+        `MemoryRecord.replace` takes them; fields left alone are not sent, so a save never
+        undoes what someone else changed in them meanwhile."""
+        r = self._base()
         if r is None:
             return {}
         v = self._form_values()
@@ -350,6 +388,12 @@ class Inspector(QWidget):
 
     def _on_edited(self, *_args) -> None:
         if not self._loading:
+            r = self._record
+            if r is not None and self.snapshot is None:
+                if self.dirty:
+                    self._bases.setdefault(r.id, r)
+                elif not self._changed_underneath():
+                    self._bases.pop(r.id, None)
             self._update_buttons()
 
     def set_snapshot(self, snapshot: dict[str, MemoryRecord] | None, label: str = "") -> None:
@@ -379,15 +423,119 @@ class Inspector(QWidget):
         self.title.setStyleSheet("color: #b45309" if dirty else "")
 
     def save(self) -> None:
+        """Save the edit, unless the memory changed underneath: then the user chooses."""
         if self._record is None or not self.dirty:
             return
+        memory_id, base = self._record.id, self._base()
+        current = self.service.get(memory_id)
+        if current is None:
+            self._deleted_underneath()
+        elif not same_stored(self.service.store.profile, base, current):
+            self.resolve_conflict(base, current)
+        else:
+            self._emit_save(memory_id, self.changes(), base)
+
+    def _emit_save(self, memory_id: str, changes: dict, expected: MemoryRecord) -> None:
+        self._drafts.pop(memory_id, None)
+        self._bases.pop(memory_id, None)
+        self._expected[memory_id] = expected
+        self.conflict_notice.hide()
+        self.sig_save.emit(memory_id, changes)
+
+    def take_expected(self, memory_id: str) -> MemoryRecord | None:
+        """The record a save of `memory_id` was made against (for the store-side check)."""
+        return self._expected.pop(memory_id, None)
+
+    def _changed_underneath(self) -> bool:
+        r = self._record
+        base = self._bases.get(r.id) if r is not None else None
+        if base is None:
+            return False
+        current = self.service.get(r.id)
+        return current is None or not same_stored(self.service.store.profile, base, current)
+
+    def _show_conflict_notice(self) -> None:
+        if self.snapshot is None and self._changed_underneath():
+            gone = self.service.get(self._record.id) is None
+            self.conflict_label.setText(
+                "Someone else deleted this memory while you were editing it. Your text is still here."
+                if gone
+                else "Someone else changed this memory while you were editing it. "
+                "Compare before saving; nothing is overwritten without asking."
+            )
+            self.compare_button.setVisible(not gone)
+            self.conflict_notice.show()
+        else:
+            self.conflict_notice.hide()
+
+    def compare(self) -> None:
+        r = self._record
+        current = self.service.get(r.id) if r is not None else None
+        if r is not None and current is not None:
+            self.resolve_conflict(self._base(), current)
+
+    def resolve_conflict(self, base: MemoryRecord, theirs: MemoryRecord) -> str:
+        """Ask Keep mine / Take theirs / Keep editing, and do it; returns the choice."""
         changes = self.changes()
-        self._drafts.pop(self._record.id, None)
-        self.sig_save.emit(self._record.id, changes)
+        mine = theirs.replace(**changes)
+        dialog = ConflictDialog(base, mine, theirs, self)
+        dialog.exec()
+        memory_id = theirs.id
+        if dialog.choice == KEEP_MINE:
+            self._emit_save(memory_id, changes, theirs)
+        elif dialog.choice == TAKE_THEIRS:
+            self._drafts.pop(memory_id, None)
+            self._bases.pop(memory_id, None)
+            self._record = theirs
+            self.revert()
+        elif dialog.choice == KEEP_EDITING:
+            self._rebase(theirs, changes)
+        return dialog.choice
+
+    def _rebase(self, theirs: MemoryRecord, changes: dict) -> None:
+        """Their version becomes the base; the user's changed fields stay in the form."""
+        self._record = theirs
+        self._bases[theirs.id] = theirs
+        self._drafts[theirs.id] = self._record_values(theirs.replace(**changes))
+        self._loading = True
+        try:
+            self._fill(theirs)
+        finally:
+            self._loading = False
+        self._update_buttons()
+
+    def on_save_conflict(self, conflict: EditConflict, changes: dict) -> None:
+        """The store refused a save (changed between the last look and the write): the
+        edit comes back as a draft on the old base, and the user is asked."""
+        memory_id = conflict.memory_id
+        self._bases[memory_id] = conflict.base
+        self._drafts[memory_id] = self._record_values(conflict.base.replace(**changes))
+        if self._record is not None and self._record.id == memory_id:
+            self._record = self.service.get(memory_id) or self._record
+            self._loading = True
+            try:
+                self._fill(self._record)
+            finally:
+                self._loading = False
+            self._update_buttons()
+            if conflict.theirs is None:
+                self._deleted_underneath()
+            else:
+                self.resolve_conflict(conflict.base, conflict.theirs)
+
+    def _deleted_underneath(self) -> None:
+        self._show_conflict_notice()
+        QMessageBox.warning(
+            self,
+            "Deleted by someone else",
+            "Another writer deleted this memory while you were editing it, so it cannot be saved. "
+            "Your text is still in the editor: copy it if you want to keep it.",
+        )
 
     def revert(self) -> None:
         if self._record is not None:
             self._drafts.pop(self._record.id, None)
+            self._bases.pop(self._record.id, None)
             self._loading = True
             self._fill(self._record)
             self._loading = False
@@ -399,12 +547,29 @@ class Inspector(QWidget):
             self.sig_status.emit(ids, status)
 
     def refresh(self, ids: set[str]) -> None:
-        """The service changed these memories: show the new state unless the user is editing."""
+        """The service changed these memories: show the new state; an unsaved edit stays
+        (fields the user did not touch take the new values) and a notice says if the
+        memory changed underneath it."""
         if self._record is None or self._record.id not in ids:
             return
         if self.dirty:
-            self._record = self.service.get(self._record.id) or self._record
+            current = self.service.get(self._record.id)
+            if current is not None:
+                self._rebase_untouched(current)
             self._fill_history(self._record)
+            self._show_conflict_notice()
             self._update_buttons()
             return
         self.show_memory(self._record.id)
+
+    def _rebase_untouched(self, current: MemoryRecord) -> None:
+        base = self._base()
+        form, was = self._form_values(), self._record_values(base)
+        mine = {k: v for k, v in form.items() if v != was[k]}
+        self._record = current
+        values = {**self._record_values(current), **mine}
+        self._loading = True
+        try:
+            self._set_form(values)
+        finally:
+            self._loading = False

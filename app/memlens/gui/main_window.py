@@ -25,9 +25,17 @@ from memlens.core.chroma_store import ChromaBackend
 from memlens.core.demo_store import DEMO_COLLECTION, ensure_demo_store
 from memlens.core.embedder import SentenceTransformerEmbedder
 from memlens.core.record import Status
+from memlens.core.server_spec import ServerSpec, is_server_location
 from memlens.core.service import Change, MemoryService
+from memlens.core.store import CollectionInfo
 from memlens.core.workspace import default_store_dir, open_service
 from memlens.gui.collection_page import CollectionPage
+from memlens.gui.export_dialog import ExportDialog
+from memlens.gui.import_dialog import ImportDialog
+from memlens.gui.live_sync import LiveSync
+from memlens.gui.plugin_bridge import WindowPlugins
+from memlens.gui.server_dialog import ServerDialog
+from memlens.gui.store_check import check_shared_store
 from memlens.gui.undo import JournalUndoStack
 from memlens.gui.workers import TaskContext, Workers
 
@@ -73,6 +81,9 @@ class MainWindow(QMainWindow):
         self.page: CollectionPage | None = None
         self.undo_stack = JournalUndoStack(self._undo_redo, self)
         self._store_path: Path | None = None
+        self._server: ServerSpec | None = None  # set while a server store is open
+        self._mem0_history: Path | None = None  # the Mem0 history.db given for that server
+        self.live: LiveSync | None = None  # follows other writers (on by default for servers)
 
         self.banner = ErrorBanner()
         self.pages = QStackedWidget()
@@ -94,6 +105,8 @@ class MainWindow(QMainWindow):
         self.workers.sig_idle.connect(self._on_idle)
         self.workers.sig_error.connect(self.show_error)
         self._update_actions()
+        self.plugins = WindowPlugins(self)  # Plugins menu, Sessions dock; plugins load off-thread
+        self.plugins.start()
 
     # -- chrome ----------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -105,6 +118,8 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.counts, 1)
         bar.addPermanentWidget(self.activity)
         bar.addPermanentWidget(self.progress)
+        self.live_label = QLabel()
+        bar.addPermanentWidget(self.live_label)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -119,10 +134,20 @@ class MainWindow(QMainWindow):
         menu = self.menuBar()
         file = menu.addMenu("&File")
         file.addAction(self._action("&Open Store…", self.choose_store, QKeySequence.StandardKey.Open))
+        file.addAction(
+            self._action(
+                "&Connect to Server…", lambda: self.choose_server(), "Ctrl+Shift+O", "A Chroma server"
+            )
+        )
         self.recent_menu = file.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file.addAction(self._action("Open &Demo Store", lambda: self.open_demo()))
         file.addAction(self._action("Re&load", self.reload, QKeySequence.StandardKey.Refresh))
+        file.addSeparator()
+        self.import_action = self._action("&Import…", lambda: self.import_file(), "Ctrl+I", "Import memories")
+        self.export_action = self._action("&Export…", lambda: self.export_file(), "Ctrl+E", "Export memories")
+        file.addAction(self.import_action)
+        file.addAction(self.export_action)
         file.addSeparator()
         file.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
 
@@ -195,6 +220,13 @@ class MainWindow(QMainWindow):
             )
             view.addAction(action)
             self.page_actions.append(action)
+        view.addSeparator()
+        self.follow_action = self._action(
+            "&Follow Other Writers", self._on_follow_toggled, tip="Show what agents change in this store"
+        )
+        self.follow_action.setCheckable(True)
+        view.addAction(self.follow_action)
+        self.page_actions += [self.import_action, self.export_action, self.follow_action]
 
         toolbar = self.addToolBar("Store")
         toolbar.setObjectName("storeToolbar")
@@ -248,8 +280,79 @@ class MainWindow(QMainWindow):
         self.open_store(path or default_store_dir(), DEMO_COLLECTION, demo=True)
 
     def reload(self) -> None:
-        if self._store_path is not None and self.service is not None:
-            self.open_store(self._store_path, self.service.store.collection)
+        if self.service is not None:
+            self._reopen(self.service.store.collection)
+
+    def _reopen(self, collection: str) -> None:
+        if self._server is not None:
+            self.open_server(self._server, collection, self._mem0_history)
+        elif self._store_path is not None:
+            self.open_store(self._store_path, collection)
+
+    def choose_server(self, initial: str | None = None) -> None:
+        """Ask for a server's address (and token), then connect in the background."""
+        start = initial or (self._server.location if self._server else "http://localhost:8000")
+        dialog = ServerDialog(start, parent=self)
+        if dialog.exec() and dialog.spec is not None:
+            self.open_server(dialog.spec, dialog.collection_name)
+
+    def open_server(
+        self, spec: ServerSpec, collection: str | None = None, mem0_history: Path | None = None
+    ) -> None:
+        """Connect to a Chroma server and open a collection, in the background; a Mem0
+        collection's history.db can be given (Mem0 keeps it where its config says)."""
+        embedder = self.embedder
+
+        def work(ctx: TaskContext):
+            backend = ChromaBackend.connect(spec)
+            service = open_service(backend, embedder, collection, create=True, mem0_history=mem0_history)
+            service.load(ctx.progress)
+            return backend, service, backend.collections()
+
+        def opened(result) -> None:
+            self._on_opened(result)
+            self._server, self._store_path, self._mem0_history = spec, None, mem0_history
+
+        self.workers.read(f"Connecting to {spec.location}", work, opened, self._on_open_failed)
+
+    # -- import, export, other writers -------------------------------------------
+    def import_file(self, path: str | Path | None = None) -> ImportDialog | None:
+        if self.page is None:
+            return None
+        dialog = ImportDialog(self.service, self.workers, self)
+        dialog.sig_applied.connect(self._on_applied)
+        if path is not None:
+            dialog.set_file(path)
+        dialog.open()
+        return dialog
+
+    def export_file(self) -> ExportDialog | None:
+        if self.page is None:
+            return None
+        folder = self._store_path.parent if self._store_path else None
+        dialog = ExportDialog(
+            self.service, self.workers, self.page.model.ids, self.page.selection.ids, folder, self
+        )
+        dialog.open()
+        return dialog
+
+    def _on_follow_toggled(self, on: bool) -> None:
+        if self.live is not None:
+            if on:
+                self.live.start()
+            else:
+                self.live.stop()
+
+    def _start_following(self, service: MemoryService, on: bool) -> None:
+        """A watcher for the new page; it looks every few seconds while the View toggle is on."""
+        if self.live is not None:
+            self.live.stop()
+        self.live = LiveSync(service, parent=self.page)
+        self.live.sig_status.connect(self.live_label.setText)
+        self.live.sig_error.connect(self.show_error)
+        self.follow_action.setChecked(on)
+        if on:
+            self.live.start()
 
     def open_store(self, path: str | Path, collection: str | None = None, demo: bool = False) -> None:
         """Open a store folder and one of its collections, in the background."""
@@ -264,17 +367,25 @@ class MainWindow(QMainWindow):
                 service = ensure_demo_store(backend, embedder, ctx.progress)
             else:
                 service = open_service(backend, embedder, collection, create=True)
-                service.load(ctx.progress)
+                # A large store shows its newest page at once; the rest follows as a change.
+                service.load(ctx.progress, first_page=lambda: ctx.partial((backend, service)))
             return backend, service
 
-        self.workers.read(f"Opening {path.name}", work, self._on_opened, self._on_open_failed)
+        self.workers.read(
+            f"Opening {path.name}", work, self._on_opened, self._on_open_failed, on_partial=self._on_opened
+        )
 
     def _on_open_failed(self, message: str) -> None:
         self.show_error(message)
 
     def _on_opened(self, result) -> None:
-        backend, service = result
+        backend, service, *listed = result  # a server's collections come listed off-thread
+        if service is self.service:
+            return  # already shown from its first page (open_store)
         old = self.page
+        if self.live is not None:
+            self.live.stop()  # the old page's watcher; it may be telling the old views
+            self.live = None
         self.service = service
         self.page = CollectionPage(service, self.workers)
         self.page.sig_applied.connect(self._on_applied)
@@ -283,25 +394,31 @@ class MainWindow(QMainWindow):
         self.page.sig_counts.connect(lambda _t: self._refresh_collection_label())
         self.pages.addWidget(self.page)
         self.pages.setCurrentWidget(self.page)
+        self.plugins.attach(self.page)
         if old is not None:
             self.pages.removeWidget(old)
             old.deleteLater()
-        self._store_path = Path(backend.location)
+        self._store_path = Path(backend.location) if backend.is_local else None
+        self._server = None  # open_server sets it back after this
         self.store_label.setText(backend.location)
-        self._fill_collections(backend, service.store.collection)
+        self._start_following(service, on=not backend.is_local)
+        self._fill_collections(backend, service.store.collection, listed[0] if listed else None)
         applied, undone = service.undo_stack()
         self.undo_stack.rebuild([g.label for g in applied], [g.label for g in undone])
         self.setWindowTitle(f"MemLens — {service.store.collection} ({Path(backend.location).name})")
         self.banner.hide()
         self._remember(backend.location)
+        check_shared_store(self, backend)  # warns when another process has this embedded store open
         self._update_actions()
         # Warm the model now so the first search does not wait for it.
         if not getattr(self.embedder, "loaded", True):
             self.workers.read("Loading embedding model", lambda ctx: self.embedder.load())
 
-    def _fill_collections(self, backend: ChromaBackend, current: str) -> None:
+    def _fill_collections(
+        self, backend: ChromaBackend, current: str, infos: list[CollectionInfo] | None = None
+    ) -> None:
         self.collection_box.clear()
-        for info in backend.collections():
+        for info in backend.collections() if infos is None else infos:
             self.collection_box.addItem(f"{info.name}  ({info.count:,}, {info.profile})", info.name)
         self.collection_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         index = self.collection_box.findData(current)
@@ -314,14 +431,18 @@ class MainWindow(QMainWindow):
         store = self.service.store
         index = self.collection_box.findData(store.collection)
         if index >= 0:
-            self.collection_box.setItemText(
-                index, f"{store.collection}  ({store.count():,}, {store.profile})"
-            )
+            # Counted from the index, not asked of the store: no round trip to a server
+            # on the GUI thread. A foreign store's trash is not in the store.
+            counts = self.service.status_counts()
+            stored = len(self.service)
+            if not store.soft_delete_in_place:
+                stored -= counts[Status.DELETED] + counts[Status.ARCHIVED]
+            self.collection_box.setItemText(index, f"{store.collection}  ({stored:,}, {store.profile})")
 
     def _on_collection_picked(self, index: int) -> None:
         name = self.collection_box.itemData(index)
-        if name and self.service and name != self.service.store.collection and self._store_path:
-            self.open_store(self._store_path, name)
+        if name and self.service and name != self.service.store.collection:
+            self._reopen(name)
 
     def _remember(self, location: str) -> None:
         recent = [p for p in (self.settings.value("recent_stores") or []) if p != location]
@@ -330,7 +451,10 @@ class MainWindow(QMainWindow):
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
         for location in self.settings.value("recent_stores") or []:
-            self.recent_menu.addAction(location, lambda loc=location: self.open_store(loc))
+            if is_server_location(location):  # the token is never remembered: ask again
+                self.recent_menu.addAction(location, lambda loc=location: self.choose_server(loc))
+            else:
+                self.recent_menu.addAction(location, lambda loc=location: self.open_store(loc))
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("(none yet)").setEnabled(False)
 
@@ -366,13 +490,25 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Discard:
                 event.ignore()
                 return
+        if self.live is not None:
+            self.live.stop()
+        self.plugins.shutdown()
         self.workers.wait()  # let queued writes land; nothing a user did is dropped
         event.accept()
 
 
-def start_window(window: MainWindow, store: str | None, collection: str | None, demo: bool) -> None:
+def start_window(
+    window: MainWindow,
+    store: str | None,
+    collection: str | None,
+    demo: bool,
+    server: ServerSpec | None = None,
+    mem0_history: Path | None = None,
+) -> None:
     """Open what the command line asked for once the event loop runs."""
-    if demo:
+    if server is not None:
+        QTimer.singleShot(0, lambda: window.open_server(server, collection, mem0_history))
+    elif demo:
         QTimer.singleShot(0, lambda: window.open_demo(store))
     else:
         QTimer.singleShot(0, lambda: window.open_store(store or default_store_dir(), collection))

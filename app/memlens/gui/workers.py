@@ -42,9 +42,15 @@ class TaskContext:
             self._last = (pct, total)
             self._task.sig_progress.emit(done, total)
 
+    def partial(self, result: Any) -> None:
+        """Hand over a first, usable result while the work goes on (a store's newest page)."""
+        self.check()
+        self._task.sig_partial.emit(result)
+
 
 class Task(QObject):
     sig_progress = Signal(int, int)
+    sig_partial = Signal(object)
     sig_done = Signal(object)
     sig_failed = Signal(str)
     sig_finished = Signal()
@@ -105,9 +111,12 @@ class Workers(QObject):
         fn: Callable[[TaskContext], Any],
         on_done: Callable[[Any], None] | None,
         on_error: Callable[[str], None] | None,
+        on_partial: Callable[[Any], None] | None = None,
     ) -> Task:
         task = Task(label)
         self._running.append(task)
+        if on_partial:
+            task.sig_partial.connect(on_partial)
         if on_done:
             task.sig_done.connect(on_done)
         task.sig_failed.connect(on_error or self.sig_error.emit)
@@ -126,8 +135,8 @@ class Workers(QObject):
         else:
             self.sig_idle.emit()
 
-    def read(self, label, fn, on_done=None, on_error=None) -> Task:
-        return self._start(self._reads, label, fn, on_done, on_error)
+    def read(self, label, fn, on_done=None, on_error=None, on_partial=None) -> Task:
+        return self._start(self._reads, label, fn, on_done, on_error, on_partial)
 
     def write(self, label, fn, on_done=None, on_error=None) -> Task:
         return self._start(self._writes, label, fn, on_done, on_error)

@@ -217,6 +217,21 @@ def read_otlp_json(path: str | Path, collection: str | None = None) -> list[Trac
     except OSError as exc:
         raise TraceImportError(f"Cannot read {path}: {exc.strerror or exc}") from None
     spans = [item for request, where in requests for item in _spans(request, where)]
+    return retriever_traces(spans, collection, {"file": path.name})
+
+
+def otlp_spans(request: Any, where: str = "") -> list[tuple[dict, dict[str, Any], dict[str, Any], str]]:
+    """(span, its attributes, its resource's attributes, its location) for every span of one
+    OTLP JSON export request (the body an OTLP/HTTP exporter posts to /v1/traces)."""
+    return _spans(request, where)
+
+
+def retriever_traces(
+    spans: list[tuple[dict, dict[str, Any], dict[str, Any], str]],
+    collection: str | None = None,
+    source: dict[str, Any] | None = None,
+) -> list[Trace]:
+    """The OpenInference RETRIEVER spans among `spans` (from `otlp_spans`) as traces."""
     vectors = _query_vectors([(s, a) for s, a, _, _ in spans])
     traces = []
     for span, attrs, resource, where in spans:
@@ -232,8 +247,8 @@ def read_otlp_json(path: str | Path, collection: str | None = None) -> list[Trac
         top_k = next((span_meta[key] for key in ("top_k", "similarity_top_k", "k") if key in span_meta), None)
         otel_trace, otel_span = str(span.get("traceId", "")), str(span.get("spanId", ""))
         vector, model = vectors.get((otel_trace, query), (None, attrs.get("embedding.model_name")))
-        source = {
-            "file": path.name,
+        found = {
+            **(source or {}),
             "trace_id": otel_trace,
             "span_id": otel_span,
             "service": resource.get("service.name"),
@@ -254,7 +269,7 @@ def read_otlp_json(path: str | Path, collection: str | None = None) -> list[Trac
                 latency_ms=(end - start) / 1e6 if end is not None and end >= start else None,
                 session_id=attrs.get("session.id"),
                 collection=collection,
-                source={k: v for k, v in source.items() if v},
+                source={k: v for k, v in found.items() if v},
             )
         )
     return traces
