@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # pytest-xdist workers; each loads the embedding model once.
 JOBS ?= auto
 
-.PHONY: setup run demo test lint format clean
+.PHONY: setup run demo test lint format clean bench
 
 setup: $(STAMP)
 
@@ -35,6 +35,11 @@ test: lint
 format: setup
 	$(BIN)/ruff format app plugins tests
 	$(BIN)/ruff check --fix app plugins tests
+
+# Every benchmark and the budgets at 100,000 memories (under 15 minutes on 2 cores);
+# updates docs/PERFORMANCE.md. BENCH_ARGS=--quick for 1k and 10k only.
+bench: setup
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -71,10 +71,10 @@ def naive_scene(positions: np.ndarray, edges: np.ndarray):
     return view
 
 
-def run_size(n: int, app, repeat: int) -> dict:
+def run_size(n: int, app, repeat: int, spring_limit: int = SPRING_LIMIT) -> dict:
     from memlens.core.chroma_store import ChromaBackend
     from memlens.core.embedder import SentenceTransformerEmbedder
-    from memlens.core.graph import GraphOptions, build_graph
+    from memlens.core.graph import GraphOptions, build_graph, community_labels
     from memlens.core.graph_scene import GraphScene
     from memlens.core.layout import force_positions, semantic_positions
     from memlens.core.workspace import open_service
@@ -94,7 +94,10 @@ def run_size(n: int, app, repeat: int) -> dict:
     )
     row["map_layout_s"], (map_pos, _) = timed(lambda: semantic_positions(vectors))
     row["graph_layout_s"], graph_pos = timed(lambda: force_positions(mg.graph, ids, map_pos))
-    scene = GraphScene(mg, records, map_pos, graph_pos, True)
+    # Community names are worked out with the scene, off the GUI thread, as compute_scene does.
+    scene = GraphScene(
+        mg, records, map_pos, graph_pos, True, labels=community_labels(records, mg.communities)
+    )
 
     view = GraphView(SelectionModel(), "map")
     view.resize(1200, 800)
@@ -122,7 +125,7 @@ def run_size(n: int, app, repeat: int) -> dict:
 
     # Baselines on the same graph.
     memory_graph = mg.graph.subgraph(ids)
-    if n <= SPRING_LIMIT:
+    if n <= spring_limit:
         row["nx_spring_layout_s"], _ = timed(lambda: nx.spring_layout(memory_graph, seed=7))
     else:
         row["nx_spring_layout_s"] = None
@@ -167,6 +170,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--spring-limit", type=int, default=SPRING_LIMIT, help="largest size to run spring_layout on"
+    )
     args = parser.parse_args()
     from memlens.gui.app import make_app
 
@@ -174,7 +180,7 @@ def main() -> int:
     rows = []
     for n in args.sizes:
         print(f"measuring {n:,} memories…", file=sys.stderr, flush=True)
-        rows.append(run_size(n, app, args.repeat))
+        rows.append(run_size(n, app, args.repeat, args.spring_limit))
         for r in rows[-1:]:
             if r.get("nx_spring_layout_s") and r["n"] <= FORCE_LIMIT:
                 r["ratio_layout_vs_nx_spring"] = r["nx_spring_layout_s"] / max(r["graph_layout_s"], 1e-9)
