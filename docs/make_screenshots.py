@@ -1,6 +1,7 @@
 """Render the documentation screenshots offscreen from a fresh demo store.
 
-    .venv/bin/python docs/make_screenshots.py        # writes docs/screenshots/*.png
+    .venv/bin/python docs/make_screenshots.py          # writes docs/screenshots/*.png
+    .venv/bin/python docs/make_screenshots.py session  # only live-session-demo.png
 
 Uses a throw-away data folder, so the user's own stores are never touched.
 """
@@ -154,5 +155,115 @@ def main() -> int:
     return 0
 
 
+# -- a live agent session (the chat agent plugin on a local stand-in for a model) ---------
+SESSION_SCRIPT = (  # (what Alice says, the answer, the memory decisions)
+    (
+        "My half marathon moved: Run in Lyon is on 25 October now, not the 18th.",
+        "Thanks, Alice, noted: Run in Lyon is on 25 October. One more week of training; keep the "
+        "long run on Sunday mornings and go easy on that left knee.",
+        lambda shown: [
+            {
+                "op": "update",
+                "id": _number(shown, "18 October"),
+                "text": "Alice is training for the Run in Lyon half marathon on 25 October.",
+            }
+        ],
+    ),
+    (
+        "I started Japanese lessons with Keiko, you can reach her at keiko.tanaka@example.jp.",
+        "Lovely! Twenty minutes before your 6:30 run would fit your mornings. Shall I note Keiko "
+        "as a contact?",
+        lambda shown: [
+            {"op": "add", "text": "Alice takes Japanese lessons with Keiko (keiko.tanaka@example.jp)."}
+        ],
+    ),
+    (
+        "And I never booked a flight to Tokyo; I'd just like to visit Japan someday.",
+        "Understood, I had that wrong. Japan stays on the someday list, with no flight booked.",
+        lambda shown: [
+            {"op": "delete", "id": _number(shown, "Tokyo")},
+            {"op": "add", "text": "Alice would like to visit Japan someday; nothing is booked."},
+        ],
+    ),
+)
+
+
+def _number(shown: dict[str, str], words: str) -> str:
+    return next(n for n, text in shown.items() if words in text)
+
+
+def _scripted_model(messages: list[dict]) -> str:
+    """Answers the chat agent's two requests from SESSION_SCRIPT, like a model would."""
+    import json
+    import re
+
+    said = messages[-1]["content"]
+    for question, answer, decide in SESSION_SCRIPT:
+        if messages[0]["content"].startswith("You keep the long-term memory") and question in said:
+            shown = dict(re.findall(r"^\[(\d+)\] (.+)$", said, re.MULTILINE))
+            return json.dumps({"decisions": decide(shown)})
+        if said == question:
+            return answer
+    return "I am not sure."
+
+
+def live_session() -> int:
+    """docs/screenshots/live-session-demo.png: a chat session beside the memories it wrote."""
+    tmp = Path(tempfile.mkdtemp(prefix="memlens-session-"))
+    os.environ["MEMLENS_DATA_DIR"] = str(tmp / "data")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from PySide6.QtCore import QSettings, Qt
+
+    from fake_openai import FakeOpenAI
+    from memlens.gui.app import make_app
+    from memlens.gui.main_window import MainWindow
+
+    app = make_app()
+    window = MainWindow(settings=QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
+    window.resize(2000, 1000)  # the page needs ~1,550 px; the Sessions dock gets the rest
+    window.show()
+
+    def settle(condition=lambda: True, timeout: float = 120.0) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and not (condition() and not window.workers.busy):
+            app.processEvents()
+            time.sleep(0.02)
+        for _ in range(20):
+            app.processEvents()
+
+    with FakeOpenAI(_scripted_model) as server:
+        host = window.plugins.host
+        settle(lambda: bool(host.agents()))
+        host.settings("chat-agent").update({"base_url": server.base_url, "user_id": "alice", "k": 4})
+        window.open_demo()
+        settle(lambda: window.page is not None)
+        panel = window.plugins.sessions
+        panel.new_session()
+        for question, _answer, _decide in SESSION_SCRIPT:
+            panel.input.setText(question)
+            panel.send()
+            settle(lambda: panel.send_button.isEnabled())
+        written = host.sessions.memories(panel.shown)
+        page = window.page
+        window.resizeDocks([window.plugins.dock], [440], Qt.Orientation.Horizontal)
+        corrected = next(mid for mid, what in written.items() if what == "updated")
+        page.selection.set([corrected])
+        settle()
+        page.inspector.tabs.setCurrentIndex(3)  # its history: corrected by the session
+        page.inspector.history.setCurrentRow(page.inspector.history.count() - 1)
+        page.table.scrollToTop()  # the memories the session added, tinted, above the rest
+        settle()
+        OUT.mkdir(parents=True, exist_ok=True)
+        window.grab().save(str(OUT / "live-session-demo.png"))
+        page.show_view("Graph")  # the session's memories lit among the rest
+        settle(lambda: page.scene is not None)
+        settle()
+        window.grab().save(str(OUT / "live-session-graph.png"))
+    print(f"wrote {OUT / 'live-session-demo.png'} and live-session-graph.png")
+    window.plugins.shutdown()
+    window.workers.wait()
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(live_session() if sys.argv[1:] == ["session"] else main() or live_session())
