@@ -7,6 +7,7 @@ run); each test gets its own store folder and its own MemLens data folder.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,22 @@ os.environ.setdefault("MEM0_TELEMETRY", "False")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item):
+    """Before pytest-qt closes the test's windows: a test that failed with an edit half
+    typed would leave the window asking "Close anyway?", and that modal question would
+    wait for an answer forever."""
+    if "memlens.gui.main_window" in sys.modules:
+        from PySide6.QtWidgets import QApplication
+
+        from memlens.gui.main_window import MainWindow
+
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, MainWindow) and widget.page is not None:
+                widget.page.inspector.discard_drafts()
+    return (yield)
 
 
 @pytest.fixture(autouse=True)

@@ -532,6 +532,11 @@ class Inspector(QWidget):
             "Your text is still in the editor: copy it if you want to keep it.",
         )
 
+    def discard_drafts(self) -> None:
+        """Forget every unsaved edit, the one on screen included."""
+        self._drafts.clear()
+        self.revert()
+
     def revert(self) -> None:
         if self._record is not None:
             self._drafts.pop(self._record.id, None)
