@@ -123,7 +123,7 @@ def transcript_blocks(entries: list[Event | Partial], agent: str) -> list[Block]
         elif isinstance(e, RetrievalPerformed):
             out.append(_retrieval(e))
         elif isinstance(e, MemoryAdded):
-            out.append(_memory("#15803d", "＋ Remembered", e.memory_id, _line(e.text)))
+            out.append(_memory("#15803d", "+ Remembered", e.memory_id, _line(e.text)))
         elif isinstance(e, MemoryUpdated):
             before = f"<s style='color:#6b7280'>{_line(e.before_text)}</s> → " if e.before_text else ""
             out.append(_memory("#b45309", "✎ Changed", e.memory_id, before + _line(e.text)))
