@@ -18,7 +18,8 @@ from pathlib import Path
 
 from memlens.core.query import Filter
 from memlens.core.service import MemoryService
-from memlens.core.traces import CLI, SqliteFile, Trace, filter_from_json, filter_to_json, search_trace
+from memlens.core.sqlite_file import SqliteFile
+from memlens.core.traces import CLI, Trace, filter_from_json, filter_to_json, search_trace
 from memlens.core.why_not import WhyNot, explain
 
 _SCHEMA = """

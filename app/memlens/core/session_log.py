@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from memlens.core.record import parse_time
-from memlens.core.traces import SqliteFile
+from memlens.core.sqlite_file import SqliteFile
 
 log = logging.getLogger(__name__)
 

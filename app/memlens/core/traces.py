@@ -12,11 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +24,7 @@ import numpy as np
 
 from memlens.core.query import Filter, SearchHit
 from memlens.core.record import Status, parse_time
+from memlens.core.sqlite_file import SqliteFile
 
 log = logging.getLogger(__name__)
 
@@ -195,39 +194,6 @@ def search_trace(
         session_id=session_id,
         collection=collection,
     )
-
-
-# -- storage ---------------------------------------------------------------------------
-class SqliteFile:
-    """One SQLite connection shared across threads behind a lock, in WAL mode (as the journal)."""
-
-    def __init__(self, path: str | Path, schema: str) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(schema)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
-        with self._lock:
-            return self._db.execute(sql, list(args)).fetchall()
 
 
 _COLS = (
