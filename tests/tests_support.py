@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,3 +24,31 @@ def source_files_importing(module: str) -> list[str]:
                 found.append(str(path.relative_to(REPO)))
                 break
     return found
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """`memlens ARGV` in this process, as the console script runs it: (exit code, stdout,
+    stderr), errors as the one line a user sees."""
+    from memlens import cli
+
+    code = cli.main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def rec(i: int, text: str, **kw):
+    """Memory m<i> of alice in session s1 (unless `kw` says otherwise), made on 1 March 2026."""
+    from memlens.core.record import MemoryRecord
+
+    base = dict(user_id="alice", session_id="s1")
+    base.update(kw)
+    return MemoryRecord(id=f"m{i}", text=text, created_at=datetime(2026, 3, 1, tzinfo=UTC), **base)
+
+
+# Four memories of two users, searched by the trace, pin and why-not tests.
+SEED = [
+    rec(1, "Alice is allergic to peanuts and carries an EpiPen."),
+    rec(2, "Alice's daughter Maya plays the violin."),
+    rec(3, "Bob prefers window seats on long flights.", user_id="bob"),
+    rec(4, "Bob moved to Lisbon in 2021.", user_id="bob"),
+]

@@ -3,47 +3,12 @@ reported per query (and by `memlens check-queries` with its exit code)."""
 
 from __future__ import annotations
 
-import argparse
-import sys
-from datetime import UTC, datetime
-
 import pytest
 
-from memlens import cli, cli_traces
 from memlens.core.pinned import PinnedQuery, PinnedStore, check_pinned
 from memlens.core.query import Filter
-from memlens.core.record import MemoryRecord, Status
-from memlens.core.store import StoreError
-
-T0 = datetime(2026, 3, 1, tzinfo=UTC)
-
-SEED = [
-    MemoryRecord(
-        id="m1", text="Alice is allergic to peanuts and carries an EpiPen.", user_id="alice", created_at=T0
-    ),
-    MemoryRecord(id="m2", text="Alice's daughter Maya plays the violin.", user_id="alice", created_at=T0),
-    MemoryRecord(id="m3", text="Bob prefers window seats on long flights.", user_id="bob", created_at=T0),
-    MemoryRecord(id="m4", text="Bob moved to Lisbon in 2021.", user_id="bob", created_at=T0),
-]
-
-
-@pytest.fixture
-def seeded(service):
-    service.add(SEED)
-    return service
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser(prog="memlens")
-    cli_traces.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(list(argv))
-    try:
-        code = cli_traces.COMMANDS[args.command](args)
-    except (cli.CliError, StoreError) as exc:
-        print(f"memlens: {exc}", file=sys.stderr)
-        code = cli.EXIT_FAILED
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from memlens.core.record import Status
+from tests_support import run_cli
 
 
 def test_pinned_queries_pass_then_fail_after_curation_with_the_cause(seeded, make_service):

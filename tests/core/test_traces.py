@@ -3,57 +3,20 @@ OpenInference spans and Mem0 search results, listed by the command line."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
-from memlens import cli, cli_traces
 from memlens.core.importers.mem0_search import read_mem0_search
 from memlens.core.importers.openinference import read_otlp_json
 from memlens.core.query import Filter
-from memlens.core.record import MemoryRecord, Status
-from memlens.core.store import StoreError
+from memlens.core.record import Status
 from memlens.core.traces import Trace, TraceHit, TraceImportError, TraceStore
+from tests_support import SEED, run_cli
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-def rec(i: int, text: str, **kw) -> MemoryRecord:
-    base = dict(user_id="alice", session_id="s1")
-    base.update(kw)
-    return MemoryRecord(id=f"m{i}", text=text, created_at=datetime(2026, 3, 1, tzinfo=UTC), **base)
-
-
-SEED = [
-    rec(1, "Alice is allergic to peanuts and carries an EpiPen."),
-    rec(2, "Alice's daughter Maya plays the violin."),
-    rec(3, "Bob prefers window seats on long flights.", user_id="bob"),
-    rec(4, "Bob moved to Lisbon in 2021.", user_id="bob"),
-]
-
-
-@pytest.fixture
-def seeded(service):
-    service.add(SEED)
-    return service
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    """The trace commands as `memlens` will run them (parser, dispatch, one-line errors)."""
-    parser = argparse.ArgumentParser(prog="memlens")
-    cli_traces.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(list(argv))
-    try:
-        code = cli_traces.COMMANDS[args.command](args)
-    except (cli.CliError, StoreError) as exc:
-        print(f"memlens: {exc}", file=sys.stderr)
-        code = cli.EXIT_FAILED
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 # -- recording ---------------------------------------------------------------------

@@ -3,9 +3,7 @@ ranks checked against an independent brute force, and replays after edits."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from datetime import UTC, datetime
 
 import chromadb
@@ -13,13 +11,13 @@ import numpy as np
 import pytest
 from chromadb.config import Settings
 
-from memlens import cli, cli_traces
 from memlens.core.importers.mem0_search import read_mem0_search
 from memlens.core.query import Filter
 from memlens.core.record import MemoryRecord, Status
 from memlens.core.store import StoredMemory, StoreError
 from memlens.core.traces import Trace, TraceHit
 from memlens.core.why_not import distances, explain, replay, replay_session, why_not
+from tests_support import run_cli
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -57,19 +55,6 @@ def brute_force_ranks(service, query_vector, ids) -> list[str]:
     q = np.asarray(query_vector, dtype=np.float64)
     cos = 1 - vectors @ q / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(q))
     return [got[i].record.id for i in np.argsort(cos, kind="stable")]
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser(prog="memlens")
-    cli_traces.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(list(argv))
-    try:
-        code = cli_traces.COMMANDS[args.command](args)
-    except (cli.CliError, StoreError) as exc:
-        print(f"memlens: {exc}", file=sys.stderr)
-        code = cli.EXIT_FAILED
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 # -- causes ---------------------------------------------------------------------------
