@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from memlens.core.gcpause import FREEZE_FROM, no_gc_pauses
 from memlens.core.graph import GraphOptions, MemoryGraph, build_graph, community_labels
 from memlens.core.layout import LayoutCache, Projection, force_positions, place_new, semantic_positions
 from memlens.core.record import MemoryRecord
@@ -113,6 +114,20 @@ def compute_scene(
     progress: Progress | None = None,
 ) -> GraphScene:
     """Build the graph of `ids` and lay it out, reusing cached positions where valid."""
+    # Hundreds of thousands of edges: collector pauses over them froze the window (up to
+    # 330 ms each at 100,000 memories). The build leaves few cycles (see graph._Graph).
+    with no_gc_pauses(freeze=len(ids) >= FREEZE_FROM, collect_young=True):
+        return _compute_scene(service, ids, options, cache_root, method, progress)
+
+
+def _compute_scene(
+    service: MemoryService,
+    ids: Sequence[str],
+    options: GraphOptions,
+    cache_root: Path | None,
+    method: str,
+    progress: Progress | None,
+) -> GraphScene:
     records = service.records(ids)
     cache = LayoutCache(cache_root, service.store.location, service.store.collection) if cache_root else None
     mg = build_graph(records, service.store, options, progress)

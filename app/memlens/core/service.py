@@ -7,17 +7,17 @@ so that time-ordered paging, filters and keyword search need no round trip to Ch
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 
 from memlens.core.embedder import Embedder
+from memlens.core.gcpause import FREEZE_FROM, no_gc_pauses
 from memlens.core.journal import (
     APPLIED,
     PENDING,
@@ -45,7 +45,6 @@ _OVERFETCH_LIMIT = 1000
 # Memories written in this session, scored exactly on every search (see `_with_fresh`).
 _FRESH_LIMIT = 10_000
 _FIRST_PAGE = 1000  # rows read first when a window waits to show something
-_FREEZE_FROM = 20_000  # records from which a loaded index is kept out of garbage collection
 
 Progress = Callable[[int, int], None]
 
@@ -85,30 +84,26 @@ def _stamped(r: MemoryRecord, now: datetime) -> MemoryRecord:
     return r.replace(created_at=r.created_at or now, updated_at=r.updated_at or now)
 
 
-@contextmanager
-def _no_gc_pauses(freeze: bool) -> Iterator[None]:
-    """No cyclic garbage collection while a large index is read, and none over it after.
-
-    Each full collection walks every object, holding the GIL: reading 100,000 records
-    set off seven of them, up to half a second each, and the window froze for each one
-    (bench/bench_window.py). Reference counting still frees what the reading discards.
-    With `freeze` (a large index), what was read is frozen: it lives as long as the
-    collection is open, so later collections (an import, a search) do not walk it again;
-    it is still freed when no longer referenced. Process-wide, hence only when it pays.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if freeze:
-            gc.freeze()
-        if enabled:
-            gc.enable()
-
-
 def _sort_key(r: MemoryRecord) -> tuple[datetime, str]:
     return (r.created_at or _EPOCH, r.id)
+
+
+def _stamp(r: MemoryRecord) -> float:
+    when = r.created_at or _EPOCH
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def _newest_first(index: dict[str, MemoryRecord]) -> list[str]:
+    """Ids by (created_at, id), newest first.
+
+    Sorted by numpy: sorting 100,000 Python tuples holds the GIL for 70 ms at a stretch,
+    and the window stalls for as long.
+    """
+    ids = list(index)
+    if not ids:
+        return []
+    stamps = np.fromiter((_stamp(r) for r in index.values()), dtype=np.float64, count=len(ids))
+    return [ids[i] for i in np.lexsort((np.array(ids), stamps))[::-1]]
 
 
 @dataclass(frozen=True)
@@ -122,7 +117,7 @@ class _Derived:
     last: datetime | None
 
     @classmethod
-    def of(cls, records: Sequence[MemoryRecord]) -> _Derived:
+    def of(cls, records: Collection[MemoryRecord]) -> _Derived:
         counts = dict.fromkeys(Status, 0)
         for r in records:
             counts[r.status] += 1
@@ -133,7 +128,7 @@ class _Derived:
 
         tags = sorted({t for r in records for t in r.tags})
         facets = Facets(values("user_id"), values("agent_id"), values("session_id"), values("kind"), tags)
-        # `records` is newest first; the bounds are those of what the table lists.
+        # The bounds are those of what the table lists.
         times = [r.created_at for r in records if r.created_at and r.id not in hidden]
         return cls(hidden, counts, facets, min(times, default=None), max(times, default=None))
 
@@ -180,7 +175,7 @@ class MemoryService:
                 self._reorder()
                 first_page()
             index: dict[str, MemoryRecord] = {}
-            with _no_gc_pauses(freeze=total >= _FREEZE_FROM):
+            with no_gc_pauses(freeze=total >= FREEZE_FROM):
                 for batch in self.store.scan():
                     index.update((r.id, r) for r in batch)
                     if progress:
@@ -199,13 +194,14 @@ class MemoryService:
             self._apply([(o.memory_id, o.before) for o in reversed(self.journal.operations(group.id))])
             self.journal.set_state(group.id, ROLLED_BACK)
 
-    def _reorder(self) -> None:
-        """After any change to the index: the order and what views ask for on every change
-        (facets, counts, time bounds), worked out here on the writer's thread so the GUI
-        thread never walks 100,000 records."""
-        ordered = sorted(self._index.values(), key=_sort_key, reverse=True)
-        self._derived = _Derived.of(ordered)
-        self._order = [r.id for r in ordered]
+    def _reorder(self, moved: bool = True) -> None:
+        """After any change to the index: the order (unless nothing `moved`: no memory
+        added, removed or re-dated) and what views ask for on every change (facets,
+        counts, time bounds), worked out here on the writer's thread so the GUI thread
+        never walks 100,000 records."""
+        if moved:
+            self._order = _newest_first(self._index)
+        self._derived = _Derived.of(self._index.values())
 
     # -- observing -------------------------------------------------------------
     def subscribe(self, listener: Callable[[Change], None]) -> None:
@@ -601,7 +597,9 @@ class MemoryService:
     def _commit(self, label: str, ops: list[Operation], actor: str, reason: str | None) -> Change:
         if not ops:
             return Change(label, (), "apply")
-        with self._write_lock:
+        # A large write (an import) into a large index: no collector pauses over it.
+        large = len(ops) >= _BATCH and len(self._index) >= FREEZE_FROM
+        with self._write_lock, no_gc_pauses(freeze=large) if large else nullcontext():
             gid = self.journal.begin(self.store.collection, label, ops, actor, reason)
             self._apply([(o.memory_id, o.after) for o in ops], [(o.before, o.after) for o in ops])
             self.journal.set_state(gid, APPLIED)
@@ -635,12 +633,16 @@ class MemoryService:
             self.journal.trash_put(collection, trashed)
         self._log_to_mem0(transitions)
         self._remember_fresh(upserts, deletes)
+        moved = False
         for memory_id, s in states:
+            old = self._index.get(memory_id)
+            if old is None or s.record is None or _sort_key(old) != _sort_key(s.record):
+                moved = True
             if s.record is None:
                 self._index.pop(memory_id, None)
             else:
                 self._index[memory_id] = s.record
-        self._reorder()
+        self._reorder(moved)
 
     def _remember_fresh(self, upserts: Sequence[State], deletes: Sequence[str]) -> None:
         for memory_id in deletes:

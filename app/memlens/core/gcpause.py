@@ -1,0 +1,50 @@
+"""No cyclic garbage collection during large reads and builds, from any thread.
+
+A full collection walks every tracked object while holding the GIL. Reading 100,000
+records, building the graph of 100,000 memories, or importing 10,000 set off several,
+up to half a second each, and the window froze for each one (bench/bench_window.py).
+Reference counting still frees what such work discards. With `freeze`, what exists when
+the work ends is moved out of the collector's sight: it is mostly the work's result
+(an index, a graph) and lives as long as the collection is open, so later collections
+do not walk it again; it is still freed when no longer referenced.
+
+The collector is process-wide: pauses from several threads nest, and it is re-enabled
+when the last one ends.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+FREEZE_FROM = 20_000  # memories from which a large result is kept out of collections
+
+_lock = threading.Lock()
+_depth = 0
+_was_enabled = True
+
+
+@contextmanager
+def no_gc_pauses(freeze: bool = False, collect_young: bool = False) -> Iterator[None]:
+    """With `collect_young`, the work's own garbage cycles are collected before the freeze
+    (everything the work made is still in the youngest generation): one short pause
+    instead of keeping them for good."""
+    global _depth, _was_enabled
+    with _lock:
+        if _depth == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            if freeze:
+                if collect_young:
+                    gc.collect(0)
+                gc.freeze()
+            _depth -= 1
+            if _depth == 0 and _was_enabled:
+                gc.enable()
