@@ -1,6 +1,6 @@
 """The memory graph and the semantic map: one widget, two layouts of the same scene.
 
-Drawn with one batched pyqtgraph item per layer: a ScatterPlotItem for all nodes, one
+Drawn with one batched item per layer: a NodeLayer for all nodes (see node_layer.py), one
 PlotCurveItem (connect="pairs") per edge type, one ScatterPlotItem ring for the selection.
 Never a graphics item per memory, so 100,000 memories stay one draw call per layer.
 """
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from memlens.core.graph import EDGE_TYPES, community_labels
 from memlens.core.graph_scene import GraphScene
 from memlens.core.record import MemoryRecord
+from memlens.gui.node_layer import NodeLayer
 from memlens.gui.palette import EDGE_COLOURS, FADED_ALPHA, STATUS, CategoryColours, pen
 from memlens.gui.selection import SelectionModel
 
@@ -48,6 +49,7 @@ DEFAULT_MAP_EDGES = ("link", "merge")
 LABEL_CELL = (24, 20)  # grid cell in pixels; a label claims the cells its text covers, plus a margin
 LABEL_CHARS = 28
 EXTRA_NODE_COLOUR = "#374151"
+EXTRA_NODE_ALPHA = 200  # drawn between faded and lit memories
 
 
 def community_names(scene: GraphScene) -> dict[int, str]:
@@ -107,7 +109,7 @@ class GraphView(QWidget):
         self.member_edges = pg.PlotCurveItem(connect="pairs", pen=pen("#9ca3af", 1, 90))
         for item in (*self.edge_items.values(), self.member_edges):
             self.plot.addItem(item)
-        self.nodes = pg.ScatterPlotItem(pxMode=True, hoverable=True, pen=None)
+        self.nodes = NodeLayer()
         self.nodes.sigClicked.connect(self._clicked)
         self.nodes.sigHovered.connect(self._hovered)
         self.plot.addItem(self.nodes)
@@ -268,23 +270,7 @@ class GraphView(QWidget):
         values = self.node_values()
         fixed = STATUS if self.colour_box.currentText() == "status" else None
         colours = CategoryColours(values, fixed)
-        lit = self.highlight
-        brushes = [
-            colours.brush(v, 255 if lit is None or r.id in lit else FADED_ALPHA)
-            for v, r in zip(values, scene.records, strict=True)
-        ]
-        extra = CategoryColours([""], {"": EXTRA_NODE_COLOUR})
-        brushes += [extra.brush("", 200)] * (len(mg.nodes) - len(scene.records))
-        sizes = self._sizes()
-        symbols = ["o"] * len(scene.records) + ["s"] * (len(mg.nodes) - len(scene.records))
-        vis = np.flatnonzero(self._visible)
-        self.nodes.setData(
-            pos=self._pos[vis],
-            size=sizes[vis],
-            brush=[brushes[i] for i in vis],
-            symbol=[symbols[i] for i in vis],
-            data=vis,
-        )
+        self._draw_nodes(colours, values)
         for etype, item in self.edge_items.items():
             self._set_edges(item, mg.edges.get(etype), self.edge_checks[etype].isChecked())
         members = [p for t, p in mg.edges.items() if t.endswith("-member") and len(p)]
@@ -300,6 +286,28 @@ class GraphView(QWidget):
             self._fit = False
             self.box.autoRange(padding=0.05)
         self._label_timer.start()
+
+    def _draw_nodes(self, colours: CategoryColours, values: list[str]) -> None:
+        """Memories, then extra nodes as squares; search hits drawn last, on top."""
+        scene, n = self.scene, len(self.scene.graph.nodes)
+        m = len(scene.records)
+        palette = [*colours.colours.values(), colours.other, QColor(EXTRA_NODE_COLOUR)]
+        slot = {v: i for i, v in enumerate(colours.colours)}
+        colour = np.full(n, len(palette) - 1, dtype=np.int64)
+        colour[:m] = np.fromiter((slot.get(v, len(palette) - 2) for v in values), dtype=np.int64, count=m)
+        alpha = np.full(n, EXTRA_NODE_ALPHA, dtype=np.int64)
+        lit = self.highlight
+        if lit is None:
+            alpha[:m] = 255
+        else:
+            on = np.fromiter((r.id in lit for r in scene.records), dtype=bool, count=m)
+            alpha[:m] = np.where(on, 255, FADED_ALPHA)
+        square = np.arange(n) >= m
+        vis = np.flatnonzero(self._visible)
+        rows = vis[np.argsort(alpha[vis], kind="stable")]
+        self.nodes.set_nodes(
+            self._pos[rows], rows, palette, colour[rows], alpha[rows], self._sizes()[rows], square[rows]
+        )
 
     def _set_edges(self, item: pg.PlotCurveItem, pairs: np.ndarray | None, on: bool) -> None:
         if not on or pairs is None or not len(pairs):
