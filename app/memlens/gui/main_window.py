@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -40,6 +41,7 @@ from memlens.gui.undo import JournalUndoStack
 from memlens.gui.workers import TaskContext, Workers
 
 MAX_RECENT = 8
+FIRST_PAGE_WAIT_S = 2.0  # longest the loading thread waits for the first page's paint
 
 
 class ErrorBanner(QFrame):
@@ -77,6 +79,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("MemLens", "MemLens")
         self.embedder = SentenceTransformerEmbedder(model)
         self.workers = Workers(self)
+        self._first_page_shown: threading.Event | None = None  # see _hand_first_page
         self.service: MemoryService | None = None
         self.page: CollectionPage | None = None
         self.undo_stack = JournalUndoStack(self._undo_redo, self)
@@ -368,12 +371,31 @@ class MainWindow(QMainWindow):
             else:
                 service = open_service(backend, embedder, collection, create=True)
                 # A large store shows its newest page at once; the rest follows as a change.
-                service.load(ctx.progress, first_page=lambda: ctx.partial((backend, service)))
+                service.load(ctx.progress, first_page=lambda: self._hand_first_page(ctx, backend, service))
             return backend, service
 
         self.workers.read(
             f"Opening {path.name}", work, self._on_opened, self._on_open_failed, on_partial=self._on_opened
         )
+
+    def _hand_first_page(self, ctx: TaskContext, backend: ChromaBackend, service: MemoryService) -> None:
+        """On the loading thread: show the newest page, then wait until it is painted.
+
+        Reading the rest competes with the GUI thread for the GIL: at 100,000 memories it
+        made building and painting the first page take a second. The wait is bounded: a
+        busy GUI must not hold the load up for long.
+        """
+        shown = threading.Event()
+        self._first_page_shown = shown
+        ctx.partial((backend, service))
+        shown.wait(FIRST_PAGE_WAIT_S)
+
+    def _on_first_rows(self) -> None:
+        # Set once the paint the rows asked for has run (a zero timer queues behind it).
+        shown = self._first_page_shown
+        if shown is not None:
+            self._first_page_shown = None
+            QTimer.singleShot(0, shown.set)
 
     def _on_open_failed(self, message: str) -> None:
         self.show_error(message)
@@ -381,6 +403,7 @@ class MainWindow(QMainWindow):
     def _on_opened(self, result) -> None:
         backend, service, *listed = result  # a server's collections come listed off-thread
         if service is self.service:
+            self._warm_model()  # the rest is read now: the model no longer delays the first page
             return  # already shown from its first page (open_store)
         old = self.page
         if self.live is not None:
@@ -388,6 +411,7 @@ class MainWindow(QMainWindow):
             self.live = None
         self.service = service
         self.page = CollectionPage(service, self.workers)
+        self.page.model.modelReset.connect(self._on_first_rows)
         self.page.sig_applied.connect(self._on_applied)
         self.page.sig_counts.connect(self.counts.setText)
         self.page.sig_error.connect(self.show_error)
@@ -410,7 +434,12 @@ class MainWindow(QMainWindow):
         self._remember(backend.location)
         check_shared_store(self, backend)  # warns when another process has this embedded store open
         self._update_actions()
-        # Warm the model now so the first search does not wait for it.
+        if service.loaded:
+            self._warm_model()
+
+    def _warm_model(self) -> None:
+        # Loaded ahead so the first search does not wait for it; not beside a store's first
+        # page: importing torch holds the GIL for 100-160 ms at a time.
         if not getattr(self.embedder, "loaded", True):
             self.workers.read("Loading embedding model", lambda ctx: self.embedder.load())
 
