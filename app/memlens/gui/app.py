@@ -15,7 +15,15 @@ from memlens.paths import RESOURCES
 STYLE = RESOURCES / "themes" / "light.qss"
 
 
+# How long a thread may keep the GIL while another waits for it (Python's default: 5 ms).
+# The GUI thread enters Python for every table cell it paints and every slot; each time
+# a busy worker held the GIL it waited up to 5 ms, and a repaint of the table beside a
+# write at 100,000 memories stalled for 150 ms (bench/bench_window.py).
+GIL_SWITCH_INTERVAL_S = 0.0005
+
+
 def make_app(argv: list[str] | None = None) -> QApplication:
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("MemLens")
     app.setOrganizationName("MemLens")
