@@ -120,3 +120,23 @@ def test_an_edit_updates_the_graph_without_a_full_relayout(qtbot, demo_window):
     assert not page.scene.recomputed
     moved = np.linalg.norm(page.scene.graph_pos - before, axis=1) > 1e-6
     assert moved.sum() <= 1
+
+
+def test_zoomed_out_a_dense_edge_type_is_drawn_as_its_density(qtbot, demo_window, monkeypatch):
+    from memlens.core import edge_density
+    from memlens.gui import graph_view
+
+    monkeypatch.setattr(edge_density, "DENSITY_FROM", 50)  # the demo's few hundred edges count as many
+    monkeypatch.setattr(graph_view, "EDGE_DETAIL_LIMIT", 100)
+    show_tab(qtbot, demo_window, 1)
+    view = demo_window.page.graph_view
+    semantic = view.scene.graph.edges["semantic"]
+    assert len(semantic) > 100 and "semantic" in view.scene.graph_density
+    assert view.edge_images["semantic"].isVisible()
+    assert len(view.edge_items["semantic"].getData()[0]) == 0
+
+    x, y = (float(v) for v in view._pos[view._index[MAYA]])
+    view.box.setRange(xRange=(x - 0.02, x + 0.02), yRange=(y - 0.02, y + 0.02), padding=0)
+    assert not view.edge_images["semantic"].isVisible()  # zoomed in: the edges themselves
+    drawn = len(view.edge_items["semantic"].getData()[0]) // 2
+    assert 0 < drawn < len(semantic)

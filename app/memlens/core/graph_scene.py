@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from memlens.core.edge_density import EdgeDensity, densities
 from memlens.core.gcpause import FREEZE_FROM, no_gc_pauses
 from memlens.core.graph import GraphOptions, MemoryGraph, build_graph, community_labels
 from memlens.core.layout import LayoutCache, Projection, force_positions, place_new, semantic_positions
@@ -31,6 +32,9 @@ class GraphScene:
     # Community names, read from every memory's text: worked out off the GUI thread (at
     # 100,000 memories it took seconds, and each view did it again).
     labels: dict[int, str] | None = None
+    # Edge types with many edges, as density rasters for zoomed-out views (edge_density.py).
+    map_density: dict[str, EdgeDensity] = field(default_factory=dict)
+    graph_density: dict[str, EdgeDensity] = field(default_factory=dict)
 
 
 def _fingerprint(r: MemoryRecord) -> str:
@@ -134,12 +138,16 @@ def _compute_scene(
     map_pos, fresh_map, projection = _map_positions(service, records, cache, method, progress)
     key = "graph-" + "-".join(sorted(options.edge_types))
     graph_pos, fresh_graph = _graph_positions(mg, records, map_pos, cache, key)
+    all_map_pos = _extra_node_positions(mg, map_pos)
+    all_graph_pos = _extra_node_positions(mg, graph_pos)
     return GraphScene(
         mg,
         records,
-        _extra_node_positions(mg, map_pos),
-        _extra_node_positions(mg, graph_pos),
+        all_map_pos,
+        all_graph_pos,
         fresh_map or fresh_graph,
         projection,
         community_labels(records, mg.communities),
+        densities(all_map_pos, mg.edges),
+        densities(all_graph_pos, mg.edges),
     )

@@ -50,6 +50,7 @@ LABEL_CELL = (24, 20)  # grid cell in pixels; a label claims the cells its text 
 LABEL_CHARS = 28
 EXTRA_NODE_COLOUR = "#374151"
 EXTRA_NODE_ALPHA = 200  # drawn between faded and lit memories
+EDGE_DETAIL_LIMIT = 30_000  # edges in view up to which each is drawn, zoomed out or not
 
 
 def community_names(scene: GraphScene) -> dict[int, str]:
@@ -103,9 +104,15 @@ class GraphView(QWidget):
         self.plot.hideAxis("left")
         self.plot.hideAxis("bottom")
         self.plot.setMouseTracking(True)
+        # Zoomed out, a type with very many edges is drawn as its density (edge_density.py).
+        self.edge_images = {t: pg.ImageItem(axisOrder="row-major") for t in EDGE_TYPES}
+        for image in self.edge_images.values():
+            image.hide()
+            self.plot.addItem(image)
         self.edge_items = {
             t: pg.PlotCurveItem(connect="pairs", pen=pen(EDGE_COLOURS[t], 1, 110)) for t in EDGE_TYPES
         }
+        self._edge_xy: dict[str, np.ndarray] = {}  # per type: (m, 2, 2) ends of the edges shown
         self.member_edges = pg.PlotCurveItem(connect="pairs", pen=pen("#9ca3af", 1, 90))
         for item in (*self.edge_items.values(), self.member_edges):
             self.plot.addItem(item)
@@ -126,6 +133,7 @@ class GraphView(QWidget):
         self._label_timer = QTimer(self, singleShot=True, interval=60)
         self._label_timer.timeout.connect(self._place_labels)
         self.box.sigRangeChanged.connect(lambda *_: self._label_timer.start())
+        self.box.sigRangeChanged.connect(self._refresh_edges)
 
         self._build_controls()
         self.info = QLabel()
@@ -193,6 +201,19 @@ class GraphView(QWidget):
         self._pos = scene.map_pos if self.mode == "map" else scene.graph_pos
         self._index = {n: i for i, n in enumerate(scene.graph.nodes)}
         self._visible = np.ones(len(scene.graph.nodes), dtype=bool)  # until a redraw applies focus
+        self._edge_xy = {}
+        densities = scene.map_density if self.mode == "map" else scene.graph_density
+        for etype, image in self.edge_images.items():
+            image.hide()
+            density = densities.get(etype)
+            if density is not None:
+                rgba = np.empty((*density.alpha.shape, 4), dtype=np.uint8)
+                rgba[..., :3] = QColor(EDGE_COLOURS[etype]).getRgb()[:3]
+                rgba[..., 3] = density.alpha
+                image.setImage(rgba, autoLevels=False, levels=(0, 255))
+                image.setRect(QRectF(density.left, density.bottom, density.width, density.height))
+            else:
+                image.clear()
         if self.isVisible():
             self.redraw()
         else:
@@ -271,8 +292,9 @@ class GraphView(QWidget):
         fixed = STATUS if self.colour_box.currentText() == "status" else None
         colours = CategoryColours(values, fixed)
         self._draw_nodes(colours, values)
-        for etype, item in self.edge_items.items():
-            self._set_edges(item, mg.edges.get(etype), self.edge_checks[etype].isChecked())
+        for etype in self.edge_items:
+            self._keep_edges(etype, mg.edges.get(etype), self.edge_checks[etype].isChecked())
+        self._refresh_edges()
         members = [p for t, p in mg.edges.items() if t.endswith("-member") and len(p)]
         self._set_edges(self.member_edges, np.concatenate(members) if members else None, True)
         self._fill_legend(colours)
@@ -308,6 +330,55 @@ class GraphView(QWidget):
         self.nodes.set_nodes(
             self._pos[rows], rows, palette, colour[rows], alpha[rows], self._sizes()[rows], square[rows]
         )
+
+    def _keep_edges(self, etype: str, pairs: np.ndarray | None, on: bool) -> None:
+        if not on or pairs is None or not len(pairs):
+            self._edge_xy.pop(etype, None)
+            return
+        pairs = pairs[self._visible[pairs[:, 0]] & self._visible[pairs[:, 1]]]
+        self._edge_xy[etype] = self._pos[pairs]
+
+    def _refresh_edges(self, *_args) -> None:
+        """Draw the edges for the current zoom: each one while few are in view, else the
+        density of the types that have one (the rest, fewer, edge by edge)."""
+        scene = self.scene
+        if scene is None:
+            return
+        shown = self._edge_xy
+        total = sum(len(xy) for xy in shown.values())
+        if total <= EDGE_DETAIL_LIMIT and _args:
+            return  # a zoom or pan: every edge is drawn already
+        in_view: dict[str, np.ndarray | None] = dict.fromkeys(shown)  # None: every edge
+        if total > EDGE_DETAIL_LIMIT:
+            rect = self.box.viewRect()
+            for etype, xy in shown.items():
+                x, y = xy[:, :, 0], xy[:, :, 1]
+                in_view[etype] = (
+                    (x.max(axis=1) >= rect.left())
+                    & (x.min(axis=1) <= rect.right())
+                    & (y.max(axis=1) >= rect.top())
+                    & (y.min(axis=1) <= rect.bottom())
+                )
+        aggregate = (
+            sum(
+                len(xy) if m is None else int(m.sum())
+                for xy, m in zip(shown.values(), in_view.values(), strict=True)
+            )
+            > EDGE_DETAIL_LIMIT
+        )
+        densities = scene.map_density if self.mode == "map" else scene.graph_density
+        for etype, item in self.edge_items.items():
+            image = self.edge_images[etype]
+            xy = shown.get(etype)
+            as_density = xy is not None and aggregate and etype in densities and not self.focus.isChecked()
+            image.setVisible(as_density)
+            if xy is None or as_density:
+                if item.xData is not None and len(item.xData):
+                    item.setData([], [])
+                continue
+            mask = in_view[etype]
+            pts = (xy if mask is None else xy[mask]).reshape(-1, 2)
+            item.setData(pts[:, 0], pts[:, 1], connect="pairs")
 
     def _set_edges(self, item: pg.PlotCurveItem, pairs: np.ndarray | None, on: bool) -> None:
         if not on or pairs is None or not len(pairs):
