@@ -18,7 +18,7 @@ _MAX_SAMPLES = 48  # per edge: longer edges are sampled more sparsely
 _CHUNK = 100_000  # edges rasterized at a time, to bound the memory it takes
 
 
-DENSITY_FROM = 20_000  # edges of one type from which a density is worked out
+DENSITY_FROM = 5_000  # edges of one type from which a density is worked out
 _FAINTEST, _STRONGEST = 40, 200  # opacity of a cell one edge crosses, and of the densest
 
 

@@ -113,6 +113,7 @@ class GraphView(QWidget):
             t: pg.PlotCurveItem(connect="pairs", pen=pen(EDGE_COLOURS[t], 1, 110)) for t in EDGE_TYPES
         }
         self._edge_xy: dict[str, np.ndarray] = {}  # per type: (m, 2, 2) ends of the edges shown
+        self._edge_box: dict[str, tuple[np.ndarray, ...]] = {}  # per type: left, right, bottom, top
         self.member_edges = pg.PlotCurveItem(connect="pairs", pen=pen("#9ca3af", 1, 90))
         for item in (*self.edge_items.values(), self.member_edges):
             self.plot.addItem(item)
@@ -201,7 +202,7 @@ class GraphView(QWidget):
         self._pos = scene.map_pos if self.mode == "map" else scene.graph_pos
         self._index = {n: i for i, n in enumerate(scene.graph.nodes)}
         self._visible = np.ones(len(scene.graph.nodes), dtype=bool)  # until a redraw applies focus
-        self._edge_xy = {}
+        self._edge_xy, self._edge_box = {}, {}
         densities = scene.map_density if self.mode == "map" else scene.graph_density
         for etype, image in self.edge_images.items():
             image.hide()
@@ -334,9 +335,14 @@ class GraphView(QWidget):
     def _keep_edges(self, etype: str, pairs: np.ndarray | None, on: bool) -> None:
         if not on or pairs is None or not len(pairs):
             self._edge_xy.pop(etype, None)
+            self._edge_box.pop(etype, None)
             return
         pairs = pairs[self._visible[pairs[:, 0]] & self._visible[pairs[:, 1]]]
-        self._edge_xy[etype] = self._pos[pairs]
+        xy = self._pos[pairs]
+        # Each edge's bounding box, for telling cheaply on a zoom or pan which are in view.
+        self._edge_xy[etype] = xy
+        self._edge_box[etype] = (xy[:, :, 0].min(axis=1), xy[:, :, 0].max(axis=1),
+                                 xy[:, :, 1].min(axis=1), xy[:, :, 1].max(axis=1))  # fmt: skip
 
     def _refresh_edges(self, *_args) -> None:
         """Draw the edges for the current zoom: each one while few are in view, else the
@@ -349,15 +355,17 @@ class GraphView(QWidget):
         if total <= EDGE_DETAIL_LIMIT and _args:
             return  # a zoom or pan: every edge is drawn already
         in_view: dict[str, np.ndarray | None] = dict.fromkeys(shown)  # None: every edge
-        if total > EDGE_DETAIL_LIMIT:
-            rect = self.box.viewRect()
-            for etype, xy in shown.items():
-                x, y = xy[:, :, 0], xy[:, :, 1]
+        rect = self.box.viewRect()
+        (x0, y0), (x1, y1) = self._pos.min(axis=0), self._pos.max(axis=0)
+        everything = rect.left() <= x0 and rect.right() >= x1 and rect.top() <= y0 and rect.bottom() >= y1
+        if total > EDGE_DETAIL_LIMIT and not everything:
+            for etype in shown:
+                left, right, bottom, top = self._edge_box[etype]
                 in_view[etype] = (
-                    (x.max(axis=1) >= rect.left())
-                    & (x.min(axis=1) <= rect.right())
-                    & (y.max(axis=1) >= rect.top())
-                    & (y.min(axis=1) <= rect.bottom())
+                    (right >= rect.left())
+                    & (left <= rect.right())
+                    & (top >= rect.top())
+                    & (bottom <= rect.bottom())
                 )
         aggregate = (
             sum(
