@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -27,11 +28,12 @@ import numpy as np
 
 from memlens.core.entities import extract_entities
 from memlens.core.record import MemoryRecord
-from memlens.core.store import MemoryStore
+from memlens.core.store import MemoryStore, VectorHit
 
 EDGE_TYPES = ("link", "merge", "session", "entity", "tag", "semantic")
 NODE_KINDS = ("entity", "tag", "session", "agent")
 _BATCH = 256
+_QUERY_THREADS = 2
 
 Progress = Callable[[int, int], None]
 
@@ -128,28 +130,39 @@ def semantic_pairs(
     # A cosine index reports 1 - similarity itself: the neighbours' vectors need not be
     # fetched (at 100,000 memories that fetch took 30 s of the build).
     cosine = getattr(store, "distance", None) == "cosine"
-    for start in range(0, len(ids), _BATCH):
+
+    def ask(start: int) -> tuple[list[str], np.ndarray, list[list[VectorHit]]]:
         batch = list(ids[start : start + _BATCH])
         vectors = store.embeddings(batch)
-        hits = store.query_many(vectors, k + 1)
-        neighbour_ids = [] if cosine else sorted({h.id for row in hits for h in row if h.id in index})
-        neighbour_vecs = dict(zip(neighbour_ids, store.embeddings(neighbour_ids), strict=True))
-        for row_id, vec, row in zip(batch, vectors, hits, strict=True):
-            i = index[row_id]
-            norm = float(np.linalg.norm(vec)) or 1.0
-            for hit in row:
-                j = index.get(hit.id)
-                if j is None or j == i:
-                    continue
-                if cosine:
-                    sim = 1.0 - hit.distance
-                else:
-                    other = neighbour_vecs[hit.id]
-                    sim = float(vec @ other) / (norm * (float(np.linalg.norm(other)) or 1.0))
-                if sim >= threshold:
-                    seen[(min(i, j), max(i, j))] = sim
-        if progress:
-            progress(min(start + _BATCH, len(ids)), len(ids))
+        return batch, vectors, store.query_many(vectors, k + 1)
+
+    # Chroma answers without holding the GIL: two batches at a time take 2/3 of the time
+    # of one after the other (100,000 memories: 37 s of index queries, on two cores).
+    pool = ThreadPoolExecutor(max_workers=_QUERY_THREADS, thread_name_prefix="memlens-knn")
+    done = 0
+    try:
+        for batch, vectors, hits in pool.map(ask, range(0, len(ids), _BATCH)):
+            neighbour_ids = [] if cosine else sorted({h.id for row in hits for h in row if h.id in index})
+            neighbour_vecs = dict(zip(neighbour_ids, store.embeddings(neighbour_ids), strict=True))
+            for row_id, vec, row in zip(batch, vectors, hits, strict=True):
+                i = index[row_id]
+                norm = float(np.linalg.norm(vec)) or 1.0
+                for hit in row:
+                    j = index.get(hit.id)
+                    if j is None or j == i:
+                        continue
+                    if cosine:
+                        sim = 1.0 - hit.distance
+                    else:
+                        other = neighbour_vecs[hit.id]
+                        sim = float(vec @ other) / (norm * (float(np.linalg.norm(other)) or 1.0))
+                    if sim >= threshold:
+                        seen[(min(i, j), max(i, j))] = sim
+            done += len(batch)
+            if progress:
+                progress(done, len(ids))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # a cancelled build stops asking
     return [(i, j, s) for (i, j), s in seen.items()]
 
 
@@ -216,7 +229,9 @@ def build_graph(
 
 def communities(graph: nx.Graph, memory_ids: Sequence[str], seed: int = 7) -> dict[str, int]:
     """Louvain communities over memory nodes, largest first (0 is the biggest)."""
-    sub = graph.subgraph(memory_ids)
+    # Without extra nodes the graph is the memories' own: a subgraph view would filter
+    # every node and edge louvain looks at (at 100,000 memories, 10 s of the build).
+    sub = graph if graph.number_of_nodes() == len(memory_ids) else graph.subgraph(memory_ids)
     if sub.number_of_edges() == 0:
         return {m: 0 for m in memory_ids}
     groups = nx.community.louvain_communities(sub, weight="weight", seed=seed)
