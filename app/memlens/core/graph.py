@@ -55,6 +55,26 @@ class _Graph(nx.Graph):
     def degree(self):
         return nx.classes.reportviews.DegreeView(self)
 
+    def add_typed_edges(self, etype: str, edges: list[tuple[str, str, float]]) -> None:
+        """Add (u, v, weight) edges of `etype`; an edge already there gains the type.
+
+        Edges with the same types and weight (to 0.01) share one attribute dict: one per
+        edge took 140 MB at 100,000 memories (660,000 edges). They are never changed in
+        place: an edge that gains a type is given the shared dict of its new types.
+        """
+        shared = self._shared_data = getattr(self, "_shared_data", {})
+        adj = self._adj
+        for u, v, weight in edges:
+            old = adj[u].get(v)
+            types, weight = (
+                (etype, round(weight, 2)) if old is None else (f"{old['types']},{etype}", old["weight"])
+            )
+            data = shared.get((types, weight))
+            if data is None:
+                data = shared[types, weight] = {"types": types, "weight": weight}
+            adj[u][v] = adj[v][u] = data
+        nx._clear_cache(self)  # as add_edge does: cached results no longer hold
+
 
 @dataclass(frozen=True)
 class GraphOptions:
@@ -218,12 +238,9 @@ def build_graph(
     edges: dict[str, np.ndarray] = {}
     for etype, plist in pairs.items():
         edges[etype] = _unique_pairs(plist, len(nodes))
-        for a, b in edges[etype].tolist():
-            u, v = nodes[a], nodes[b]
-            if graph.has_edge(u, v):
-                graph[u][v]["types"] += f",{etype}"
-            else:
-                graph.add_edge(u, v, types=etype, weight=weights.get((a, b), 1.0))
+        graph.add_typed_edges(
+            etype, [(nodes[a], nodes[b], weights.get((a, b), 1.0)) for a, b in edges[etype].tolist()]
+        )
     return MemoryGraph(graph, nodes, len(ids), edges, communities(graph, ids))
 
 
