@@ -140,3 +140,15 @@ def test_zoomed_out_a_dense_edge_type_is_drawn_as_its_density(qtbot, demo_window
     assert not view.edge_images["semantic"].isVisible()  # zoomed in: the edges themselves
     drawn = len(view.edge_items["semantic"].getData()[0]) // 2
     assert 0 < drawn < len(semantic)
+
+
+def test_a_large_graph_draws_its_edges_a_turn_after_its_nodes(qtbot, demo_window, monkeypatch):
+    from memlens.gui import graph_view
+
+    monkeypatch.setattr(graph_view, "DEFER_EDGES_FROM", 100)  # the demo's 324 memories count as many
+    show_tab(qtbot, demo_window, 1)
+    view = demo_window.page.graph_view
+    view.redraw()
+    assert len(view.nodes.data) == 324 and view._edges_timer.isActive()
+    qtbot.waitUntil(lambda: len(view.edge_items["session"].getData()[0]) > 0, timeout=5000)
+    assert len(view.edge_items["session"].getData()[0]) == 2 * len(view.scene.graph.edges["session"])

@@ -51,6 +51,7 @@ LABEL_CHARS = 28
 EXTRA_NODE_COLOUR = "#374151"
 EXTRA_NODE_ALPHA = 200  # drawn between faded and lit memories
 EDGE_DETAIL_LIMIT = 30_000  # edges in view up to which each is drawn, zoomed out or not
+DEFER_EDGES_FROM = 20_000  # nodes from which edges are drawn a turn of the event loop later
 
 
 def community_names(scene: GraphScene) -> dict[int, str]:
@@ -131,6 +132,9 @@ class GraphView(QWidget):
             offset=(10, 10), labelTextColor="#111827", brush=pg.mkBrush(255, 255, 255, 220)
         )
         self.legend.setParentItem(self.plot.getPlotItem())
+        self._edges_timer = QTimer(self, singleShot=True, interval=0)
+        self._edges_timer.timeout.connect(self._redraw_edges)
+        self._densities_shown = False
         self._label_timer = QTimer(self, singleShot=True, interval=60)
         self._label_timer.timeout.connect(self._place_labels)
         self.box.sigRangeChanged.connect(lambda *_: self._label_timer.start())
@@ -200,21 +204,12 @@ class GraphView(QWidget):
         self.scene = scene
         self._names = None
         self._pos = scene.map_pos if self.mode == "map" else scene.graph_pos
-        self._index = {n: i for i, n in enumerate(scene.graph.nodes)}
+        self._index = scene.node_index if scene.node_index is not None else scene.graph.index()
         self._visible = np.ones(len(scene.graph.nodes), dtype=bool)  # until a redraw applies focus
         self._edge_xy, self._edge_box = {}, {}
-        densities = scene.map_density if self.mode == "map" else scene.graph_density
-        for etype, image in self.edge_images.items():
+        self._densities_shown = False
+        for image in self.edge_images.values():
             image.hide()
-            density = densities.get(etype)
-            if density is not None:
-                rgba = np.empty((*density.alpha.shape, 4), dtype=np.uint8)
-                rgba[..., :3] = QColor(EDGE_COLOURS[etype]).getRgb()[:3]
-                rgba[..., 3] = density.alpha
-                image.setImage(rgba, autoLevels=False, levels=(0, 255))
-                image.setRect(QRectF(density.left, density.bottom, density.width, density.height))
-            else:
-                image.clear()
         if self.isVisible():
             self.redraw()
         else:
@@ -246,6 +241,8 @@ class GraphView(QWidget):
         scene = self.scene
         key = self.colour_box.currentText()
         if key == "community":
+            if scene.community_values is not None:
+                return scene.community_values
             if self._names is None:  # read from every memory's text: once per scene
                 self._names = community_names(scene)
             names = self._names
@@ -293,11 +290,12 @@ class GraphView(QWidget):
         fixed = STATUS if self.colour_box.currentText() == "status" else None
         colours = CategoryColours(values, fixed)
         self._draw_nodes(colours, values)
-        for etype in self.edge_items:
-            self._keep_edges(etype, mg.edges.get(etype), self.edge_checks[etype].isChecked())
-        self._refresh_edges()
-        members = [p for t, p in mg.edges.items() if t.endswith("-member") and len(p)]
-        self._set_edges(self.member_edges, np.concatenate(members) if members else None, True)
+        if len(mg.nodes) >= DEFER_EDGES_FROM:
+            # Nodes and edges each hold the GUI thread 60-80 ms at 100,000 memories: the
+            # edges follow in the next turn of the event loop, so the window answers between.
+            self._edges_timer.start()
+        else:
+            self._redraw_edges()
         self._fill_legend(colours)
         self._on_selection(self.selection.ids, self.selection.current, None)
         shown_edges = sum(len(mg.edges.get(t, ())) for t, b in self.edge_checks.items() if b.isChecked())
@@ -331,6 +329,32 @@ class GraphView(QWidget):
         self.nodes.set_nodes(
             self._pos[rows], rows, palette, colour[rows], alpha[rows], self._sizes()[rows], square[rows]
         )
+
+    def _redraw_edges(self) -> None:
+        scene = self.scene
+        if scene is None:
+            return
+        if not self._densities_shown:
+            self._densities_shown = True
+            self._load_densities(scene.map_density if self.mode == "map" else scene.graph_density)
+        mg = scene.graph
+        for etype in self.edge_items:
+            self._keep_edges(etype, mg.edges.get(etype), self.edge_checks[etype].isChecked())
+        self._refresh_edges()
+        members = [p for t, p in mg.edges.items() if t.endswith("-member") and len(p)]
+        self._set_edges(self.member_edges, np.concatenate(members) if members else None, True)
+
+    def _load_densities(self, densities: dict) -> None:
+        for etype, image in self.edge_images.items():
+            density = densities.get(etype)
+            if density is None:
+                image.clear()
+                continue
+            rgba = np.empty((*density.alpha.shape, 4), dtype=np.uint8)
+            rgba[..., :3] = QColor(EDGE_COLOURS[etype]).getRgb()[:3]
+            rgba[..., 3] = density.alpha
+            image.setImage(rgba, autoLevels=False, levels=(0, 255))
+            image.setRect(QRectF(density.left, density.bottom, density.width, density.height))
 
     def _keep_edges(self, etype: str, pairs: np.ndarray | None, on: bool) -> None:
         if not on or pairs is None or not len(pairs):
