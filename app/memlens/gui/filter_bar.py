@@ -39,6 +39,7 @@ class FilterBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._facet_values: dict[int, list[str]] = {}  # per combo: the values it lists
         self.search = QLineEdit(placeholderText="Search memories…  (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.mode = QToolButton(text="Semantic", checkable=True, checked=True)
@@ -124,6 +125,11 @@ class FilterBar(QWidget):
             (self.session, facets.sessions),
             (self.kind, facets.kinds),
         ):
+            # Every change to the collection comes here; refilling 8,300 styled session
+            # items held the GUI thread ~100 ms at 100,000 memories. Unchanged: left be.
+            if self._facet_values.get(id(combo)) == values:
+                continue
+            self._facet_values[id(combo)] = list(values)
             current = combo.currentText()
             combo.blockSignals(True)
             combo.clear()
