@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QDialogButtonBox
 
 from gui_support import type_search, wait_idle
 from memlens.core.record import Status
+from memlens.gui.pin_dialog import MUST_NOT, PinnedListDialog
 
 
 def hit_ids(panel) -> list[str]:
@@ -25,6 +28,15 @@ def search_and_open(qtbot, window, query: str):
     return panel
 
 
+def pin(panel, choices: dict[str, str] | None = None) -> None:
+    """Pin through the dialog the Pin… button opens, as a user would."""
+    panel.pin_button.click()
+    dialog = panel.pin_dialog
+    for memory_id, choice in (choices or {}).items():
+        dialog.set_choice(memory_id, choice)
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+
+
 def a_memory(service, user: str):
     return next(r for r in service.records(service.select()) if r.user_id == user)
 
@@ -41,8 +53,37 @@ def test_a_search_is_a_trace_with_ranked_hits_and_the_distance_distribution(qtbo
     _edges, counts = panel.histogram.getData()
     assert counts.sum() == len(page.service)  # every memory's distance to the query
     assert panel.cutoff.isVisible()
-    # The hits are lit in the graph views and the timeline, the rest faded.
-    assert page.graph_view.highlight == set(hit_ids(panel)) == page.timeline.highlight
+    # The hits are lit in the graph, the map and the timeline, the rest faded.
+    lit = set(hit_ids(panel))
+    assert page.graph_view.highlight == lit == page.map_view.highlight == page.timeline.highlight
+    # The cut-off is where the retrieval drew it: at the k-th hit's recorded distance.
+    assert panel.cutoff.value() == max(h.distance for h in panel.trace.hits)
+
+    # Each score is drawn as a bar as long as the score (the cell's own width is 1.0).
+    panel.hits.resize(900, 400)
+    for row in (0, 49):
+        panel.hits.scrollToItem(panel.hits.item(row, 1))
+        rect = panel.hits.visualItemRect(panel.hits.item(row, 1))
+        shot = panel.hits.viewport().grab(rect).toImage()
+        bar = QColor("#bfdbfe").rgb()
+        y = 5  # inside the bar (4 px from the top), above the number drawn on it
+        filled = sum(shot.pixel(x, y) == bar for x in range(shot.width()))
+        score = panel.hits.item(row, 1).data(Qt.ItemDataRole.UserRole)
+        assert abs(filled / (shot.width() - 4) - score) < 0.1, (row, filled, score)
+
+
+def test_the_cut_off_stays_where_the_retrieval_drew_it_after_an_edit(qtbot, demo_window):
+    page = demo_window.page
+    target = a_memory(page.service, "bob")
+    panel = search_and_open(qtbot, demo_window, target.text)
+    cutoff = panel.cutoff.value()
+    page.save(target.id, {"text": "An unrelated note about sourdough and caraway."})
+    wait_idle(qtbot, demo_window)
+    panel.open_trace(panel.trace)
+    wait_idle(qtbot, demo_window)
+    assert panel.cutoff.value() == cutoff
+    # The edited hit itself now lies far beyond it.
+    assert panel._distances[target.id] > cutoff
 
 
 def test_why_not_explains_rank_beyond_k_a_filter_and_a_status(qtbot, demo_window):
@@ -81,7 +122,7 @@ def test_replay_after_an_edit_shows_the_memory_leaving_and_pinned_check_fails(qt
     page = demo_window.page
     target = a_memory(page.service, "dan")
     panel = search_and_open(qtbot, demo_window, target.text)
-    panel.pin_button.click()
+    pin(panel)
     panel.check_button.click()
     wait_idle(qtbot, demo_window)
     assert panel.report.toPlainText().startswith("1 passed, 0 failed")
@@ -134,3 +175,43 @@ def test_trace_list_filters_and_retention_are_kept(qtbot, demo_window):
     assert panel.list.count() == 1  # the older trace was dropped
     assert "keeps the newest 1" in panel.report.toPlainText()
     assert page.service.traces.max_traces == 1
+
+
+def test_a_pin_can_forbid_a_memory_and_be_removed(qtbot, demo_window):
+    page = demo_window.page
+    target = a_memory(page.service, "alice")
+    panel = search_and_open(qtbot, demo_window, target.text)
+    # The best hit is declared wrong for this query: the check must now fail on it.
+    pin(panel, {target.id: MUST_NOT})
+    assert "49 must come back and 1 must stay out" in panel.report.toPlainText()
+    panel.check_button.click()
+    wait_idle(qtbot, demo_window)
+    report = panel.report.toPlainText()
+    assert report.startswith("0 passed, 1 failed")
+    assert f"unexpected {target.id} at rank 1" in report
+
+    listing = PinnedListDialog(panel.pinned, page.service.store.collection)
+    qtbot.addWidget(listing)
+    assert listing.table.rowCount() == 1
+    assert listing.table.item(0, 0).text() == target.text
+    assert listing.table.item(0, 3).text() == "1"
+    listing.table.selectRow(0)
+    listing.remove_button.click()
+    assert listing.table.rowCount() == 0
+    panel.check_button.click()
+    wait_idle(qtbot, demo_window)
+    assert panel.report.toPlainText().startswith("No pinned queries yet")
+
+
+def test_a_pin_with_nothing_required_or_forbidden_is_refused_with_a_reason(qtbot, demo_window):
+    page = demo_window.page
+    panel = search_and_open(qtbot, demo_window, "Which foods is anyone allergic to?")
+    panel.pin_button.click()
+    dialog = panel.pin_dialog
+    for box in dialog.choices.values():
+        box.setCurrentText("either")
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+    assert dialog.isVisible()
+    assert "at least one memory" in dialog.error.text()
+    assert panel.pinned.all(page.service.store.collection) == []
+    dialog.reject()

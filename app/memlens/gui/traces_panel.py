@@ -33,12 +33,12 @@ from PySide6.QtWidgets import (
 )
 
 from memlens.core.pinned import PinnedQuery, PinnedStore, check_pinned
-from memlens.core.query import Filter
 from memlens.core.record import utc_now
 from memlens.core.service import MemoryService
 from memlens.core.traces import GUI, Trace
 from memlens.core.why_not import exact_distances, query_vector, replay, replay_session, why_not
 from memlens.gui.palette import pen
+from memlens.gui.pin_dialog import PinDialog, PinnedListDialog
 from memlens.gui.selection import SelectionModel
 from memlens.gui.workers import TaskSlot, Workers
 
@@ -130,17 +130,19 @@ class TracesPanel(QWidget):
         self.plot.setLabel("left", "memories")
         self.plot.setMaximumHeight(260)
         self.histogram = pg.PlotCurveItem(fillLevel=0, brush=(78, 121, 167, 90), pen=pen("#4e79a7"))
+        # The two labels sit on opposite sides of their lines and at different heights:
+        # the selected memory is often just past the cut-off, and the texts collided.
         self.cutoff = pg.InfiniteLine(
             angle=90,
             pen=pen("#e15759", 2),
             label="k cut-off",
-            labelOpts={"color": "#e15759", "position": 0.9},
+            labelOpts={"color": "#e15759", "position": 0.88, "anchors": [(1, 0.5), (1, 0.5)]},
         )
         self.picked = pg.InfiniteLine(
             angle=90,
             pen=pen("#111827", 1.5),
             label="selected",
-            labelOpts={"color": "#111827", "position": 0.55},
+            labelOpts={"color": "#111827", "position": 0.45, "anchors": [(0, 0.5), (0, 0.5)]},
         )
         self.hit_marks = pg.ScatterPlotItem(size=7, brush=pg.mkBrush("#f28e2b"), pen=None, symbol="t")
         for item in (self.histogram, self.cutoff, self.picked, self.hit_marks):
@@ -156,8 +158,12 @@ class TracesPanel(QWidget):
         self.replay_button.clicked.connect(self.replay)
         self.replay_session_button = QPushButton("Replay its session")
         self.replay_session_button.clicked.connect(self.replay_session)
-        self.pin_button = QPushButton("Pin: these results must come back")
+        self.pin_button = QPushButton("Pin…")
+        self.pin_button.setToolTip("Save this query with the memories it must (and must not) return")
         self.pin_button.clicked.connect(self.pin)
+        self.pinned_button = QPushButton("Pinned queries…")
+        self.pinned_button.clicked.connect(self.show_pinned)
+        self.pin_dialog: PinDialog | None = None
         self.check_button = QPushButton("Check pinned queries")
         self.check_button.clicked.connect(self.check)
         self.report = QPlainTextEdit(readOnly=True)
@@ -187,7 +193,10 @@ class TracesPanel(QWidget):
         right_layout.addWidget(self.plot, 1)
         right_layout.addWidget(self.why)
         actions = QHBoxLayout()
-        for b in (self.replay_button, self.replay_session_button, self.pin_button, self.check_button):
+        for b in (
+            self.replay_button, self.replay_session_button, self.pin_button, self.pinned_button,
+            self.check_button,
+        ):  # fmt: skip
             actions.addWidget(b)
         actions.addStretch(1)
         right_layout.addLayout(actions)
@@ -270,12 +279,12 @@ class TracesPanel(QWidget):
         )
 
     def _distribution(self, trace: Trace):
-        vector, _ = query_vector(self.service, trace)
+        vector, reembedded = query_vector(self.service, trace)
         distances = exact_distances(self.service, vector)
-        return trace, vector, distances
+        return trace, vector, distances, reembedded
 
     def _show_distribution(self, result) -> None:
-        trace, vector, distances = result
+        trace, vector, distances, reembedded = result
         if trace is not self.trace:
             return
         self._distances = distances
@@ -283,11 +292,16 @@ class TracesPanel(QWidget):
         if len(values):
             counts, edges = np.histogram(values, bins=min(60, max(10, len(values) // 10)))
             self.histogram.setData(edges, counts, stepMode="center")
-            hit_d = [distances[h.memory_id] for h in trace.hits if h.memory_id in distances]
+            # A re-embedded query (no vector recorded) measures on another scale than
+            # the recorded distances: then only today's distances are comparable.
+            hit_d = hit_distances(trace, distances, recorded=not reembedded)
             if hit_d:
                 self.cutoff.setValue(max(hit_d))
                 self.cutoff.show()
                 self.hit_marks.setData(hit_d, [0.0] * len(hit_d))
+            else:
+                self.cutoff.hide()
+                self.hit_marks.setData([], [])
         self.sig_query_point.emit(vector)
         self._on_selection(self.selection.ids, self.selection.current, None)
 
@@ -338,17 +352,34 @@ class TracesPanel(QWidget):
         self.report.setPlainText("\n".join(lines))
 
     def pin(self) -> None:
+        """Ask what the query must and must not return (the selected memory is offered)."""
         trace = self.trace
-        if trace is None or self.pinned is None or not trace.ids:
+        if trace is None or self.pinned is None:
             return
-        pinned = PinnedQuery(
-            query=trace.query, must=tuple(trace.ids), k=trace.k, filter=trace.filter or Filter(),
-            collection=self.service.store.collection,
-        )  # fmt: skip
+
+        def text_of(memory_id: str) -> str | None:
+            record = self.service.get(memory_id)
+            return record.text if record is not None else None
+
+        dialog = PinDialog(
+            trace, text_of, self.selection.current or None, self.service.store.collection, self
+        )
+        dialog.accepted.connect(lambda: self._pinned(dialog.pinned))
+        self.pin_dialog = dialog
+        dialog.open()
+
+    def _pinned(self, pinned: PinnedQuery | None) -> None:
+        if pinned is None or self.pinned is None:
+            return
         self.pinned.add(pinned)
         self.report.setPlainText(
-            f"Pinned “{trace.query}”: its {len(trace.ids)} results must keep coming back."
+            f"Pinned “{pinned.query}”: {len(pinned.must)} must come back and "
+            f"{len(pinned.must_not)} must stay out of the top {pinned.k}."
         )
+
+    def show_pinned(self) -> None:
+        if self.pinned is not None:
+            PinnedListDialog(self.pinned, self.service.store.collection, self).open()
 
     def check(self) -> None:
         if self.pinned is None:
@@ -372,6 +403,19 @@ class TracesPanel(QWidget):
         for b in (self.replay_button, self.pin_button):
             b.setEnabled(self.trace is not None)
         self.replay_session_button.setEnabled(self.trace is not None and bool(self.trace.session_id))
+
+
+def hit_distances(trace: Trace, now: dict[str, float], recorded: bool = True) -> list[float]:
+    """Where the trace's hits lay when it ran: the distances it recorded, so the cut-off
+    stays where the retrieval drew it after memories are edited; today's distances for
+    hits without one (imported traces)."""
+    out = []
+    for h in trace.hits:
+        if recorded and h.distance is not None:
+            out.append(h.distance)
+        elif h.memory_id in now:
+            out.append(now[h.memory_id])
+    return out
 
 
 def _refill(box: QComboBox, any_text: str, values: list[str]) -> None:
