@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QDateTime, QPointF, Qt, QTimer, QTimeZone, Signal
-from PySide6.QtGui import QBrush, QColor, QFontMetrics
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -51,7 +51,9 @@ from memlens.gui.memory_table import plain_tooltip
 from memlens.gui.palette import FADED_ALPHA, OTHER, QUALITATIVE, pen
 from memlens.gui.selection import SelectionModel
 
-MAX_LANES = 24  # more lanes than this are unreadable; the smallest fold into "(other)"
+# One colour per lane and one grey "(other)" lane for the smallest beyond that: more
+# lanes are unreadable, and lanes past the palette would all be grey like "(other)".
+MAX_LANES = len(QUALITATIVE) + 1
 LANE_LABEL_CHARS = 22
 HIDDEN_ALPHA = 90  # archived and deleted memories: still there, drawn faint
 CREATED_SIZE = 7
@@ -63,7 +65,10 @@ EVENT_STYLE = {
     "restore": ("t1", "#59a14f", 11),
     "status": ("s", "#9c755f", 9),
 }
-RETRIEVAL_LANE = -1.3  # above lane 0 (the y axis is inverted: lane 0 on top)
+# A narrow band above lane 0 (the y axis is inverted: lane 0 on top); a full lane's height
+# took a third of the plot from the memories when there were only two or three lanes.
+RETRIEVAL_LANE = -0.85
+RETRIEVAL_TOP = RETRIEVAL_LANE - 0.35
 SLIDER_STEPS = 1000
 DEBOUNCE_MS = 200
 PICK_PX = 7
@@ -90,9 +95,11 @@ def _dashed(colour: str, width: float) -> pg.QtGui.QPen:
 
 class _DateAxis(pg.DateAxisItem):
     """pyqtgraph's date axis in UTC, minus minor labels that would collide with a major one
-    ("29" beside "Oct"): without this the month and day levels overprint each other."""
+    ("29" beside "Oct"), and minus a minor level whose labels would overprint each other
+    (every month over five years on a laptop screen)."""
 
     CLEARANCE_PX = 34
+    LABEL_GAP_PX = 6
 
     def __init__(self) -> None:
         super().__init__("bottom", utcOffset=0)
@@ -101,7 +108,8 @@ class _DateAxis(pg.DateAxisItem):
         levels = super().tickValues(minVal, maxVal, size)
         if len(levels) < 2 or size <= 0:
             return levels
-        clearance = self.CLEARANCE_PX * (maxVal - minVal) / size
+        px_per_s = size / (maxVal - minVal)
+        clearance = self.CLEARANCE_PX / px_per_s
         major = np.asarray(levels[0][1], dtype=np.float64)
         out = [levels[0]]
         for spacing, values in levels[1:]:
@@ -109,8 +117,18 @@ class _DateAxis(pg.DateAxisItem):
             if len(major) and len(values):
                 gap = np.abs(values[:, None] - major[None, :]).min(axis=1)
                 values = values[gap >= clearance]
+            if not self._fits(values, spacing, px_per_s):
+                values = values[:0]
             out.append((spacing, values.tolist()))
         return out
+
+    def _fits(self, values: np.ndarray, spacing: float, px_per_s: float) -> bool:
+        """Do neighbouring labels of one level leave a gap between their texts?"""
+        if len(values) < 2:
+            return True
+        metrics = QFontMetrics(self.style.get("tickFont") or QFont())
+        widest = max(metrics.horizontalAdvance(s) for s in self.tickStrings(values, 1.0, spacing))
+        return float(np.diff(values).min()) * px_per_s >= widest + self.LABEL_GAP_PX
 
 
 class _Marks(pg.ScatterPlotItem):
@@ -409,10 +427,13 @@ class TimelineView(QWidget):
     def set_retrievals(self, times) -> None:
         """Retrievals as (epoch seconds, hit count) pairs, drawn in their own top lane."""
         arr = np.asarray(list(times), dtype=np.float64).reshape(-1, 2)
+        follow = self._span is None or self._showing_all()
         self._retrievals = arr[np.isfinite(arr[:, 0])]
         self._draw_retrievals()
         self._set_lane_ticks()
         self._update_span()
+        if follow and self._span is not None:
+            self.show_all()  # a search made today is in view, not beyond the right edge
         if self.data is not None:
             self._show_info()
 
@@ -547,7 +568,7 @@ class TimelineView(QWidget):
         ys = np.full(len(r), RETRIEVAL_LANE)
         self.retrievals.setData(x=r[:, 0], y=ys, size=sizes, data=np.arange(len(r)))
         self._pickable["retrieval"] = (r[:, 0], ys, np.arange(len(r)))
-        top = RETRIEVAL_LANE - 0.6 if len(r) else -0.6
+        top = RETRIEVAL_TOP if len(r) else -0.6
         self.box.setYRange(top, max(len(self._lane_labels), 1) - 0.4, padding=0)
 
     def _set_lane_ticks(self) -> None:
