@@ -111,7 +111,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(f"{exc.strerror or exc}. Pick another with --port.") from None
     url, where = plugin.url, f"'{service.store.collection}' in {service.store.location}"
     token = connection.ensure_token()
-    shown = f"Token: {token}" if args.show_token else f"Token: in {connection.token_path()} (--show-token)"
+    shown = (
+        f"Token: {token}" if args.show_token else f"Token: in {connection.token_location()} (--show-token)"
+    )
     print(
         f"Listening for agents on {url} for {where}.\n{shown}\n"
         f"An agent connects with memlens.client.connect() on this machine, or sets MEMLENS_URL={url} "

@@ -47,6 +47,7 @@ class IngestPlugin(Plugin):
         self.context: PluginContext | None = None
         self.endpoint: IngestEndpoint | None = None
         self.delivery: Delivery | None = None
+        self._token: str | None = None
         self._lock = threading.Lock()
 
     def activate(self, context: PluginContext) -> None:
@@ -68,12 +69,15 @@ class IngestPlugin(Plugin):
 
     @property
     def token(self) -> str:
-        """The per-install token agents must send (made on first use, kept owner-only)."""
-        return connection.ensure_token()
+        """The per-install token agents must send (made on first use, kept in the system
+        keyring or an owner-only file). Remembered: a keyring may be slow to ask."""
+        if self._token is None:
+            self._token = connection.ensure_token()
+        return self._token
 
     @property
-    def token_file(self) -> str:
-        return str(connection.token_path())
+    def token_location(self) -> str:
+        return connection.token_location()
 
     def start(self) -> str:
         """Listen for agents; returns the URL. Raises OSError naming the port when it is taken."""
@@ -105,7 +109,7 @@ class IngestPlugin(Plugin):
             self.endpoint, self.delivery = endpoint, delivery
         connection.write_endpoint(url)
         where = "" if _loopback(host) else " (reachable from other machines: keep the token secret)"
-        context.notify(f"Listening for agents on {url}{where}; token in {self.token_file}.")
+        context.notify(f"Listening for agents on {url}{where}; token in {self.token_location}.")
         context.log.info("ingest endpoint listening on %s", url)
         return url
 

@@ -3,9 +3,15 @@ never lets MemLens' absence, slowness or refusal reach the agent."""
 
 from __future__ import annotations
 
+import json
 import logging
+import socket
+import stat
 import subprocess
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from ingest_support import free_port
@@ -128,6 +134,66 @@ def test_data_folder_is_memlens_own(monkeypatch, tmp_path):
     assert connection.data_dir() == workspace.data_dir()
 
 
+def json_file_keyring(path):
+    """A keyring backend (keyring's own plug-in API) keeping entries in a JSON file: the
+    desktop keyring a test machine lacks."""
+    from keyring.backend import KeyringBackend
+
+    class JsonFileKeyring(KeyringBackend):
+        priority = 1  # what keyring's real backends rank at least
+
+        def _entries(self) -> dict:
+            return json.loads(path.read_text()) if path.exists() else {}
+
+        def get_password(self, service, username):
+            return self._entries().get(f"{service}/{username}")
+
+        def set_password(self, service, username, password):
+            path.write_text(json.dumps({**self._entries(), f"{service}/{username}": password}))
+
+        def delete_password(self, service, username):
+            entries = self._entries()
+            entries.pop(f"{service}/{username}")
+            path.write_text(json.dumps(entries))
+
+    return JsonFileKeyring()
+
+
+def test_the_token_is_kept_in_the_system_keyring_when_it_has_one(tmp_path, monkeypatch):
+    keyring = pytest.importorskip("keyring")
+    from keyring.backends import fail
+
+    from memlens_ingest.endpoint import IngestEndpoint
+
+    desktop = json_file_keyring(tmp_path / "keyring.json")
+    before = keyring.get_keyring()
+    keyring.set_keyring(desktop)
+    try:
+        token = connection.ensure_token()
+        assert not connection.token_path().exists()  # no file: the keyring holds it
+        assert desktop.get_password("memlens-ingest", str(connection.ingest_dir())) == token
+        assert connection.ensure_token() == connection.read_token() == token
+        assert connection.token_location().startswith("the system keyring (service 'memlens-ingest'")
+        received: list = []
+        endpoint = IngestEndpoint(token, lambda item: received.append(item.event))
+        client = connect(endpoint.start())  # no token given: found in the keyring
+        with client.session("keyring-agent") as s:
+            s.message("user", "hello")
+        assert client.flush(10) and (client.sent, client.dropped) == (3, 0)
+        client.close()
+        endpoint.stop()
+
+        # keyring installed with no backend that keeps secrets: the owner-only file.
+        keyring.set_keyring(fail.Keyring())
+        monkeypatch.setenv("MEMLENS_DATA_DIR", str(tmp_path / "headless"))
+        token = connection.ensure_token()
+        assert connection.read_token(connection.token_path()) == token
+        assert stat.S_IMODE(connection.token_path().stat().st_mode) == 0o600
+        assert connection.token_location() == str(connection.token_path())
+    finally:
+        keyring.set_keyring(before)
+
+
 def test_events_wait_for_memlens_and_a_gap_is_reported_in_the_session(memlens_harness, caplog):
     """MemLens starts after the agent: buffered events arrive; those that overflowed the
     buffer are counted, the agent was warned once, and the session says what is missing."""
@@ -217,3 +283,231 @@ def test_memlens_restarting_between_events_costs_no_event_and_no_error():
         assert [getattr(e, "text", None) for e in received] == [None, "before", "after", None]
     finally:
         second.stop()
+
+
+# -- a MemLens that is slow, busy, broken or badly addressed ---------------------------------------
+
+
+class ScriptedMemLens:
+    """An HTTP server on 127.0.0.1 that answers each POST with what `answer(events)` says: a
+    status (JSON body), or raw bytes sent as they are (an answer that is not proper HTTP).
+    It keeps every request's events and status, to see what the client sent and when."""
+
+    def __init__(self, answer) -> None:
+        self.answer = answer
+        self.requests: list[tuple[list[dict], int | bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                events = json.loads(body)["events"]
+                reply = outer.answer(events)
+                outer.requests.append((events, reply))
+                if isinstance(reply, bytes):
+                    self.wfile.write(reply)
+                    self.close_connection = True
+                    return
+                data = json.dumps({"error": "busy"} if reply >= 400 else {"accepted": len(events)}).encode()
+                self.send_response(reply)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def texts(self, status: int = 202) -> list[str]:
+        """Texts of the messages it took (answered `status`), in order."""
+        return [e.get("text") for events, s in self.requests if s == status for e in events if "text" in e]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def scripted():
+    servers: list[ScriptedMemLens] = []
+
+    def make(answer) -> ScriptedMemLens:
+        servers.append(ScriptedMemLens(answer))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+def timed_messages(session, n: int) -> float:
+    """The slowest of `n` message() calls on the agent's thread, in seconds."""
+    slowest = 0.0
+    for i in range(n):
+        start = time.perf_counter()
+        session.message("user", f"message {i}")
+        slowest = max(slowest, time.perf_counter() - start)
+    return slowest
+
+
+def test_a_memlens_that_accepts_and_never_answers_does_not_hold_up_the_agent():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    held: list[socket.socket] = []  # connections taken and never answered
+    threading.Thread(
+        target=lambda: held.extend(iter(lambda: listener.accept()[0], None)), daemon=True
+    ).start()
+    port = listener.getsockname()[1]
+    client = connect(f"http://127.0.0.1:{port}", "t0ken", timeout=1.5)
+    try:
+        s = client.session("patient-agent")
+        start = time.perf_counter()
+        slowest = timed_messages(s, 200)
+        assert time.perf_counter() - start < 0.5 and slowest < 0.25  # each request waits 1.5 s
+        assert client.dropped == 0 and client.pending == 201  # kept, waiting for an answer
+        start = time.perf_counter()
+        client.close(timeout=0.3)  # at exit: waits as long as it was told, not for the server
+        assert time.perf_counter() - start < 1.5
+        deadline = time.monotonic() + 10
+        while client.dropped < 202 and time.monotonic() < deadline:  # the one in flight times out
+            time.sleep(0.05)
+        assert client.dropped == 202 and "did not take them before the agent closed" in client.last_error
+    finally:
+        client.close()
+        listener.close()
+        for conn in held:
+            conn.close()
+
+
+def test_events_memlens_answers_busy_for_are_retried_until_it_takes_them():
+    """The real endpoint with a queue of 5, its delivery held up: batches beyond it are
+    answered 503, and the client sends them again, smaller, until all are in, in order."""
+    from memlens_ingest.endpoint import IngestEndpoint
+
+    release = threading.Event()
+    delivered: list = []
+
+    def held_deliver(item) -> None:
+        release.wait(60)
+        delivered.append(item.event)
+
+    endpoint = IngestEndpoint("t0ken", held_deliver, queue_size=5)
+    client = connect(endpoint.start(), "t0ken")
+    try:
+        s = client.session("busy-day-agent")
+        assert timed_messages(s, 12) < 0.25
+        deadline = time.monotonic() + 30
+        while endpoint.stats.refused < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert endpoint.stats.refused >= 3  # told "busy" (503) again and again...
+        assert client.dropped == 0 and client.pending > 0  # ...and nothing was given up
+        release.set()
+        assert client.flush(30)
+        s.end()
+        assert client.flush(30) and client.dropped == 0
+        endpoint.stop()
+        texts = [getattr(e, "text", None) for e in delivered]
+        assert texts == [None] + [f"message {i}" for i in range(12)] + [None]  # all, in order
+    finally:
+        release.set()
+        client.close()
+        endpoint.stop()
+
+
+def test_an_answer_that_is_not_http_costs_its_batch_not_the_client(scripted, caplog):
+    """Nonsense back from the endpoint (here a length no read can take) drops that batch,
+    counted with the reason; the client's thread carries on with the next events, and the
+    session is told what it lost."""
+    garbage = b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n"
+    mended = threading.Event()  # set by the "kept" message: from then on, proper answers
+
+    def answer(events: list[dict]) -> bytes | int:
+        if any(e.get("text") == "kept" for e in events):
+            mended.set()
+        return 202 if mended.is_set() else garbage
+
+    server = scripted(answer)
+    caplog.set_level(logging.WARNING, logger="memlens.client")
+    client = connect(server.url, "t0ken")
+    s = client.session("unlucky-agent")
+    s.message("user", "lost")
+    assert client.flush(10)
+    assert client.dropped == 2 and "sending them failed: OverflowError" in client.last_error
+    assert "dropping events" in caplog.records[0].message
+    s.message("user", "kept")
+    assert client.flush(10) and client.sent == 1
+    deadline = time.monotonic() + 10
+    while len(server.texts()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    kept, notice = server.texts()
+    assert kept == "kept"
+    assert notice.startswith("MemLens client: 2 event(s) of this session were dropped (sending them failed")
+    client.close()
+
+
+def test_a_notice_of_dropped_events_that_does_not_arrive_is_sent_again(scripted):
+    open_ = threading.Event()
+    refused_notices: list[list[dict]] = []
+
+    def answer(events: list[dict]) -> int:
+        if not open_.is_set():
+            return 503  # busy while the agent fills its buffer of 2
+        if any(e.get("role") == "notice" for e in events) and not refused_notices:
+            refused_notices.append(events)
+            return 503  # the first notice is lost on the way
+        return 202
+
+    server = scripted(answer)
+    client = connect(server.url, "t0ken", capacity=2)
+    s = client.session("gappy-agent")
+    for n in range(5):
+        s.message("user", f"message {n}")
+    assert client.dropped == 4  # 6 events, 2 kept
+    open_.set()
+    assert client.flush(10)
+    deadline = time.monotonic() + 10
+    while not refused_notices and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "4 event(s)" in refused_notices[0][0]["text"]
+    s.message("user", "later")  # a delivery after it brings the notice again
+    assert client.flush(10)
+    deadline = time.monotonic() + 10
+    while len(server.texts()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    taken = server.texts()
+    assert [t for t in taken if not t.startswith("MemLens client")] == ["message 0", "later"]
+    assert [t for t in taken if t.startswith("MemLens client")] == [
+        "MemLens client: 4 event(s) of this session were dropped "
+        "(the buffer is full: MemLens is not reachable or too slow)."
+    ]
+    client.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "env"),
+    [("localhost:4319", None), (None, "http://127.0.0.1:port"), ("ftp://127.0.0.1:4319", None)],
+)
+def test_a_url_that_is_not_one_is_one_warning_and_the_agent_runs_on(url, env, monkeypatch, caplog):
+    if env is not None:
+        monkeypatch.setenv("MEMLENS_URL", env)
+    caplog.set_level(logging.WARNING, logger="memlens.client")
+    client = connect(url, "t0ken")
+    with client.session("misconfigured-agent") as s:
+        s.message("user", "hello")
+        s.retrieval("q", [("m1", 0.5)])
+    assert client.flush(1) is True and client.dropped == 4 and client.sent == 0
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert warning.startswith("MemLens client: a MemLens URL looks like http://127.0.0.1:4319, not ")
+    assert warning.endswith("every event is dropped (counted in client.dropped).")
+    assert ("(from $MEMLENS_URL)" in warning) == (env is not None) and "\n" not in warning
+    client.close()
+    with pytest.raises(ValueError, match="a MemLens URL looks like"):
+        connect(url, "t0ken", strict=True)

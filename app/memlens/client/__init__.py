@@ -24,6 +24,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import os
 import threading
 import time
 import uuid
@@ -161,9 +162,21 @@ class Client:
         capacity: int = 10_000,
         timeout: float = 2.0,
         exit_timeout: float = 2.0,
+        strict: bool = False,
     ) -> None:
-        self.url, self._token, self._token_from_file = connection.resolve(url, token)
+        self.url, self._token, self._token_kept = connection.resolve(url, token)
         self._sender = Sender(self.url, self._current_token, capacity=capacity, timeout=timeout)
+        if self._sender.unusable is not None:
+            if strict:
+                raise ValueError(self._sender.unusable)
+            where = (
+                "" if url else f" (from ${connection.URL_ENV})" if os.environ.get(connection.URL_ENV) else ""
+            )
+            log.warning(
+                "MemLens client: %s%s; every event is dropped (counted in client.dropped).",
+                self._sender.unusable,
+                where,
+            )
         self.exit_timeout = exit_timeout
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
@@ -171,8 +184,9 @@ class Client:
         _open_clients.add(self)
 
     def _current_token(self) -> str | None:
-        # A token from MemLens' file is read again: MemLens may make it after the agent starts.
-        if self._token_from_file:
+        # MemLens' own token is read again (on the sending thread: a keyring may be slow), as
+        # MemLens may make it after the agent starts.
+        if self._token_kept:
             self._token = connection.read_token() or self._token
         return self._token
 
@@ -243,15 +257,21 @@ def connect(
     capacity: int = 10_000,
     timeout: float = 2.0,
     exit_timeout: float = 2.0,
+    strict: bool = False,
 ) -> Client:
     """A client for MemLens' ingest endpoint.
 
     `url` defaults to $MEMLENS_URL, else the address the running MemLens wrote in its data
-    folder, else http://127.0.0.1:4319; `token` to $MEMLENS_TOKEN, else MemLens' token file.
-    `capacity` bounds the buffer (events); `timeout` is per request, in seconds; at exit
-    the client waits at most `exit_timeout` seconds for MemLens. Never contacts MemLens here.
+    folder, else http://127.0.0.1:4319; `token` to $MEMLENS_TOKEN, else the token MemLens
+    keeps (its keyring entry or its token file). `capacity` bounds the buffer (events);
+    `timeout` is per request, in seconds; at exit the client waits at most `exit_timeout`
+    seconds for MemLens. Never contacts MemLens here.
+
+    A URL that is not one (say $MEMLENS_URL=localhost:4319) is logged as one warning and
+    the client drops every event, counted, so that the agent runs on; `strict=True`
+    raises ValueError instead (for a setup script that should stop there).
     """
-    return Client(url, token, capacity=capacity, timeout=timeout, exit_timeout=exit_timeout)
+    return Client(url, token, capacity=capacity, timeout=timeout, exit_timeout=exit_timeout, strict=strict)
 
 
 @contextlib.contextmanager

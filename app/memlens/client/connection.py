@@ -1,15 +1,18 @@
 """Where an agent finds MemLens: its address and the per-install token.
 
-MemLens writes both into its data folder when the ingest endpoint starts (the token
-once, owner-only; the address each time it listens), so an agent on the same machine
-connects with no arguments. Environment variables override the files, arguments
-override both. Stdlib only (platformdirs when installed), like the rest of the client.
+MemLens makes the token once, on first use, and keeps it in the system keyring when one
+with a real backend is installed (Windows Credential Locker, macOS Keychain, Secret
+Service or KWallet), else in its data folder in a file only its owner may read; it writes
+its address there each time it listens. So an agent on the same machine connects with no
+arguments. Environment variables override both, arguments override everything. Stdlib
+only (platformdirs and keyring when installed), like the rest of the client.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import secrets
 import sys
@@ -24,6 +27,11 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4319
 TOKEN_FILENAME = "token"
 ENDPOINT_FILENAME = "endpoint.json"
+#: The token's keyring entry: this service, and the ingest folder as the user name (one
+#: token per MemLens data folder, as with the file).
+KEYRING_SERVICE = "memlens-ingest"
+
+log = logging.getLogger("memlens.client")
 
 
 def data_dir() -> Path:
@@ -58,27 +66,88 @@ def default_url() -> str:
     return f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 
 
-def read_token(path: Path | None = None) -> str | None:
-    """The saved token, or None when MemLens has not made one yet (or it cannot be read)."""
+def _file_token(path: Path) -> str | None:
     try:
-        token = (path or token_path()).read_text(encoding="ascii").strip()
+        token = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError):
         return None
     return token or None
 
 
+def _keyring():
+    """The keyring module when it has a backend that really keeps secrets, else None.
+    keyring's stand-ins ("fail", "null") and plain-text files rank below 1; those get the
+    owner-only file instead, which is no worse and which `cat` can read."""
+    try:
+        import keyring
+
+        backend = keyring.get_keyring()
+        return keyring if float(getattr(backend, "priority", 0)) >= 1 else None
+    except Exception:  # not installed, or a backend that fails to start: the file it is
+        return None
+
+
+def _ring_name() -> str:
+    return str(ingest_dir())
+
+
+def _keyring_token() -> str | None:
+    ring = _keyring()
+    if ring is None:
+        return None
+    try:
+        return ring.get_password(KEYRING_SERVICE, _ring_name()) or None
+    except Exception:  # a locked or broken keyring: as if there were none
+        return None
+
+
+def read_token(path: Path | None = None) -> str | None:
+    """The saved token (its file, else its keyring entry), or None when MemLens has not
+    made one yet (or it cannot be read). The keyring may be slow: not on an agent's own
+    thread (the client asks from its sending thread)."""
+    if path is not None:
+        return _file_token(path)
+    return _file_token(token_path()) or _keyring_token()
+
+
+def token_location() -> str:
+    """Where the token is kept, for people: the file's path, or the keyring entry."""
+    if _file_token(token_path()) is None and _keyring_token() is not None:
+        return f"the system keyring (service {KEYRING_SERVICE!r}, user {_ring_name()!r})"
+    return str(token_path())
+
+
 def ensure_token(path: Path | None = None) -> str:
-    """The per-install token, made on first use: 256 random bits, in a file only its owner
-    may read (the folder too). A file others can read is tightened, not trusted less."""
+    """The per-install token, made on first use: 256 random bits. Kept where one already
+    is; a new one goes to the system keyring when it has a real backend, else to a file
+    only its owner may read (the folder too). A file others can read is tightened."""
+    explicit = path is not None
     path = path or token_path()
+    token = _file_token(path)
+    if token:
+        for where, mode in ((path.parent, 0o700), (path, 0o600)):
+            with contextlib.suppress(OSError):  # not every file system has POSIX permissions
+                os.chmod(where, mode)
+        return token
+    ring = None if explicit else _keyring()
+    if ring is not None:
+        token = _keyring_token()
+        if token:
+            return token
+        try:
+            ring.set_password(KEYRING_SERVICE, _ring_name(), secrets.token_urlsafe(32))
+            token = ring.get_password(KEYRING_SERVICE, _ring_name())  # another process may have won
+        except Exception as exc:
+            log.warning("MemLens: the keyring did not keep the ingest token (%s); using %s.", exc, path)
+        if token:
+            return token
+    return _make_token_file(path)
+
+
+def _make_token_file(path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(OSError):  # not every file system has POSIX permissions
         os.chmod(path.parent, 0o700)
-    token = read_token(path)
-    if token:
-        with contextlib.suppress(OSError):
-            os.chmod(path, 0o600)
-        return token
     token = secrets.token_urlsafe(32)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -92,7 +161,7 @@ def ensure_token(path: Path | None = None) -> str:
         os.replace(tmp, path)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp)
-    return read_token(path) or token
+    return _file_token(path) or token
 
 
 def write_endpoint(url: str, pid: int | None = None) -> Path:
@@ -123,13 +192,13 @@ def read_endpoint() -> str | None:
 
 
 def resolve(url: str | None = None, token: str | None = None) -> tuple[str, str | None, bool]:
-    """(url, token, token_from_file): arguments, else MEMLENS_URL / MEMLENS_TOKEN, else the
-    files MemLens wrote. A token read from the file may be read again later (MemLens may
-    start after the agent and make it then)."""
+    """(url, token, token_kept): arguments, else MEMLENS_URL / MEMLENS_TOKEN, else what
+    MemLens wrote. A kept token is read again when sending (MemLens may start after the
+    agent and make it then), and only then from the keyring, which may be slow."""
     url = url or os.environ.get(URL_ENV) or read_endpoint() or default_url()
     if token:
         return url.rstrip("/"), token, False
     env = os.environ.get(TOKEN_ENV)
     if env:
         return url.rstrip("/"), env, False
-    return url.rstrip("/"), read_token(), True
+    return url.rstrip("/"), _file_token(token_path()), True

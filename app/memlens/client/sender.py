@@ -43,7 +43,22 @@ class _Unreachable(Exception):
         self.busy = busy
 
 
+def address(url: str) -> tuple[bool, str, int | None, str]:
+    """(https, host, port, path prefix) of a MemLens URL; ValueError saying what one looks like."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:  # "http://host:abc"
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+        raise ValueError(f"a MemLens URL looks like {connection.default_url()}, not {url!r}")
+    return parts.scheme == "https", parts.hostname, port, parts.path.rstrip("/")
+
+
 class Sender:
+    """Never raises: a URL it cannot use makes it `unusable` (the reason), and then every
+    event is dropped and counted, as when MemLens refuses them."""
+
     def __init__(
         self,
         url: str,
@@ -52,15 +67,16 @@ class Sender:
         batch: int = 256,
         timeout: float = 2.0,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"a MemLens URL looks like {connection.default_url()}, not {url!r}")
         self.url = url
-        self._https = parts.scheme == "https"
-        self._host, self._port = parts.hostname, parts.port
-        self._prefix = parts.path.rstrip("/")
+        try:
+            self._https, self._host, self._port, self._prefix = address(url)
+            self.unusable: str | None = None
+        except ValueError as exc:
+            self._https, self._host, self._port, self._prefix = False, "", None, ""
+            self.unusable = str(exc)
         self._token = token
         self.capacity, self.batch, self.timeout = capacity, batch, timeout
+        self._batch_now = batch  # smaller while MemLens answers "busy": its queue may hold fewer
         self._buf: deque[dict] = deque()
         self._cond = threading.Condition()
         self._inflight = 0
@@ -72,13 +88,16 @@ class Sender:
         self.sent = 0
         self.dropped = 0
         self._missing: Counter[str] = Counter()  # session id -> events dropped, not yet told
-        self._warned = False
+        self._warned = self.unusable is not None  # the client said so when it was made
         self._failing = False  # the last delivery found MemLens unreachable
         self.last_error: str | None = None
 
     # -- the agent's side ---------------------------------------------------------------
     def put(self, event: dict) -> None:
         with self._cond:
+            if self.unusable is not None:
+                self._drop([event], self.unusable)
+                return
             if self._closing or len(self._buf) + self._inflight >= self.capacity:
                 self._drop([event], "the buffer is full: MemLens is not reachable or too slow")
                 return
@@ -141,8 +160,10 @@ class Sender:
                 why,
             )
 
-    def _notices(self) -> list[dict]:
-        """One notice per session that lost events since the last report (caller holds the lock)."""
+    def _notices(self) -> tuple[list[dict], Counter[str]]:
+        """One notice per session that lost events since the last report, and the counts
+        they tell (put back if the notices do not arrive). The caller holds the lock."""
+        told, self._missing = self._missing, Counter()
         out = [
             wire.event(
                 wire.MESSAGE,
@@ -150,11 +171,22 @@ class Sender:
                 role="notice",
                 text=f"MemLens client: {n} event(s) of this session were dropped ({self.last_error}).",
             )
-            for sid, n in self._missing.items()
+            for sid, n in told.items()
             if sid
         ]
-        self._missing.clear()
-        return out
+        return out, told
+
+    def _tell(self, notices: list[dict], told: Counter[str]) -> None:
+        try:
+            self._post(notices)
+        except _Refused as exc:  # MemLens will not take them as they are: sending again cannot help
+            log.info(
+                "MemLens client: the notice of dropped events was refused (HTTP %d: %s).", exc.status, exc
+            )
+        except Exception:  # unreachable, busy, or nonsense back: told with the next delivery
+            self._disconnect()
+            with self._cond:
+                self._missing.update(told)
 
     # -- the background thread ----------------------------------------------------------
     def _run(self) -> None:
@@ -166,7 +198,7 @@ class Sender:
                 if not self._buf:  # closing, and nothing left
                     self._disconnect()
                     return
-                batch = [self._buf.popleft() for _ in range(min(self.batch, len(self._buf)))]
+                batch = [self._buf.popleft() for _ in range(min(self._batch_now, len(self._buf)))]
                 self._inflight = len(batch)
             try:
                 self._deliver(batch)
@@ -181,26 +213,31 @@ class Sender:
                         self._buf.extendleft(reversed(batch))  # first out, first in again
                     self._attempts += 1
                     self._cond.notify_all()
+                if exc.busy:  # MemLens' queue may be smaller than a batch: halve until one fits
+                    self._batch_now = max(1, len(batch) // 2)
                 self._wake.wait(RETRY_MIN if exc.busy else pause)  # new events do not wake it: no storm
                 self._wake.clear()
                 pause = pause if exc.busy else min(pause * 2, RETRY_MAX)
                 continue
             pause = RETRY_MIN
+            self._batch_now = min(self.batch, self._batch_now * 2)  # back to full size, not at once
             with self._cond:
                 self._inflight = 0
                 self._failing = False
                 self._attempts += 1
-                notices = self._notices() if self._missing else []
+                notices, told = self._notices() if self._missing else ([], Counter())
                 self._cond.notify_all()
             if notices:
-                with contextlib.suppress(_Unreachable, _Refused):
-                    self._post(notices)
+                self._tell(notices, told)
 
     def _deliver(self, batch: list[dict]) -> None:
-        """Post a batch; one MemLens refuses as too large is split; refused events are dropped."""
+        """Post a batch; one MemLens refuses as too large is split; refused events are dropped,
+        and so are events that fail in any other way (an answer that is not HTTP as expected,
+        a text that cannot be encoded): this thread must outlive any one batch."""
         try:
             self._post(batch)
-            self.sent += len(batch)
+        except _Unreachable:
+            raise
         except _Refused as exc:
             if exc.status == 413 and len(batch) > 1:
                 half = len(batch) // 2
@@ -209,9 +246,19 @@ class Sender:
                 return
             with self._cond:
                 self._drop(batch, f"MemLens refused them: HTTP {exc.status}: {exc}")
+            return
+        except Exception as exc:
+            self._disconnect()  # whatever came back, the connection is in no state to reuse
+            log.debug("MemLens client: a batch could not be sent", exc_info=True)
+            with self._cond:
+                self._drop(batch, f"sending them failed: {type(exc).__name__}: {exc}")
+            return
+        self.sent += len(batch)
 
     def _post(self, events: list[dict]) -> None:
-        body = json.dumps({"events": events}, ensure_ascii=False, default=str).encode("utf-8")
+        # "replace": a lone surrogate (text decoded with surrogateescape) costs one character,
+        # not the batch.
+        body = json.dumps({"events": events}, ensure_ascii=False, default=str).encode("utf-8", "replace")
         headers = {"Content-Type": "application/json"}
         token = self._token()
         if token:
@@ -235,7 +282,7 @@ class Sender:
             raise _Unreachable(f"MemLens is busy (HTTP {resp.status})", busy=True)
         try:
             message = json.loads(text).get("error", text)
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # not MemLens' JSON: say what came
             message = text
         raise _Refused(resp.status, str(message)[:500])
 

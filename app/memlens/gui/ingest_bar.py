@@ -36,7 +36,9 @@ class IngestBar(QWidget):
         self.state.setWordWrap(True)
         self.token_field = QLineEdit(readOnly=True)
         self.token_field.setEchoMode(QLineEdit.EchoMode.Password)
-        self.token_field.setToolTip("The token agents must send; kept owner-only in MemLens' data folder")
+        self.token_field.setToolTip(
+            "The token agents must send; kept in the system keyring, or owner-only in MemLens' data folder"
+        )
         self.show_token = QToolButton(text="Show", checkable=True)
         self.show_token.setToolTip("Show the token agents must send")
         self.show_token.toggled.connect(
