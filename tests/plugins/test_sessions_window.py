@@ -4,15 +4,17 @@ a user's correction reaches the next turn; a failing plugin is a banner, not a c
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import threading
 
 import pytest
+from PySide6 import QtGui
 from PySide6.QtCore import QSettings, Qt
 
 from gui_support import wait_idle
-from memlens.plugin_api import Plugin
-from memlens.plugin_host import ACTIVE, DISABLED
+from memlens.plugin_api import Plugin, Session, SessionStarted
+from memlens.plugin_host import ACTIVE, DISABLED, FAILED, HUNG
 
 
 @pytest.fixture
@@ -211,3 +213,119 @@ def test_the_plugins_dialog_lists_enables_and_configures_plugins(qtbot, window, 
     qtbot.mouseClick(dialog.settings_form.save_button, Qt.MouseButton.LeftButton)
     message = dialog.settings_form.message.text()
     assert message == "Not saved: setting 'Memories per turn' must be a whole number, not 'many'"
+
+
+def shown_tooltip(tip: str) -> str:
+    """The text a tooltip shows: Qt renders it as rich text when it looks like HTML."""
+    if not QtGui.Qt.mightBeRichText(tip):
+        return tip
+    doc = QtGui.QTextDocument()
+    doc.setHtml(tip)
+    return doc.toPlainText()
+
+
+def dialog_rows(dialog) -> dict[str, int]:
+    return {dialog.table.item(r, 1).text(): r for r in range(dialog.table.rowCount())}
+
+
+class ExplodesInHtml(Plugin):
+    """Fails the moment it is started, with markup in its error."""
+
+    def activate(self, context):
+        raise RuntimeError("cannot find <b>model.bin</b> in <i>~/models</i>")
+
+
+def test_the_plugins_dialog_shows_each_plugins_version_and_last_error(qtbot, window):
+    from memlens.gui.plugins_dialog import PluginsDialog
+
+    host = window.plugins.host
+    with pytest.raises(RuntimeError):
+        host.add_plugin("explodes", ExplodesInHtml(), version="0.3.1").result(30)
+    dialog = PluginsDialog(window.plugins.bridge, parent=window)
+    qtbot.addWidget(dialog)
+    rows = dialog_rows(dialog)
+    row = rows["explodes"]
+    cell = lambda col: dialog.table.item(row, col)  # noqa: E731
+    error = "activating failed: RuntimeError: cannot find <b>model.bin</b> in <i>~/models</i>"
+    assert (cell(2).text(), cell(4).text(), cell(5).text()) == ("0.3.1", FAILED, error)
+    assert cell(4).foreground().color().name() == "#b91c1c"
+    assert shown_tooltip(cell(5).toolTip()) == error  # the markup is shown, not applied
+    assert shown_tooltip(cell(1).toolTip()) == "test_sessions_window:ExplodesInHtml"
+    dialog.table.selectRow(row)
+    assert dialog.error.text() == f"Last error: {error}"
+    assert dialog.settings_form.message.text() == "It did not start. Untick and tick Enabled to try again."
+    # The first-party plugins carry the version of the package that installed them.
+    chat = rows["chat-agent"]
+    assert dialog.table.item(chat, 2).text() == importlib.metadata.version("memlens")
+    assert dialog.table.item(chat, 5).text() == "" and dialog.table.item(chat, 5).toolTip() == ""
+
+
+class SlowToStart(Plugin):
+    """Takes its time to start (a model loading, a server that does not answer)."""
+
+    def __init__(self, release: threading.Event) -> None:
+        self.release = release
+
+    def activate(self, context):
+        self.release.wait(60)
+
+
+def test_a_plugin_that_hangs_while_starting_is_shown_not_responding_and_the_window_carries_on(qtbot, window):
+    from memlens.gui.plugins_dialog import PluginsDialog
+
+    host = window.plugins.host
+    host.timeout = 0.5
+    release = threading.Event()
+    try:
+        host.add_plugin("slow-start", SlowToStart(release))
+        qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=30000)
+        hung = "activating did not return within 0.5 s; it may be hung"
+        assert window.banner.label.text() == f"Plugin slow-start: {hung}"
+        dialog = PluginsDialog(window.plugins.bridge, parent=window)
+        qtbot.addWidget(dialog)
+        row = dialog_rows(dialog)["slow-start"]
+        assert (dialog.table.item(row, 4).text(), dialog.table.item(row, 5).text()) == (HUNG, hung)
+        assert dialog.table.item(row, 4).foreground().color().name() == "#b91c1c"
+        dialog.table.selectRow(row)
+        assert dialog.settings_form.message.text() == "It has not finished starting; it may still do so."
+        # The window and the other plugins go on: a chat turn is answered meanwhile.
+        panel = window.plugins.sessions
+        qtbot.mouseClick(panel.new_button, Qt.MouseButton.LeftButton)
+        say(qtbot, panel, "hello")
+        qtbot.waitUntil(lambda: "From what I remember" in panel.transcript.toPlainText(), timeout=60000)
+        # It starts after all: the dialog, still open, says so.
+        release.set()
+        qtbot.waitUntil(lambda: dialog.table.item(dialog_rows(dialog)["slow-start"], 4).text() == ACTIVE)
+    finally:
+        release.set()
+
+
+class AgentNamedInHtml(Plugin):
+    """Offers an agent whose description holds markup."""
+
+    def activate(self, context):
+        class Agent:
+            name, description = "Marked", "Answers in <b>bold</b> & <i>italics</i>"
+
+            def respond(self, session, text):
+                pass
+
+        context.register_agent(Agent())
+
+
+def test_tooltips_of_sessions_and_agents_show_their_text_as_written(qtbot, window):
+    """Session ids and agent names come from agents in other processes, descriptions from
+    plugins: a tooltip must show them, tags and all, never render them."""
+    host = window.plugins.host
+    host.add_plugin("marked", AgentNamedInHtml()).result(30)
+    panel = window.plugins.sessions
+    qtbot.waitUntil(lambda: panel.agent_box.findText("Marked") >= 0)
+    tip = panel.agent_box.itemData(panel.agent_box.findText("Marked"), Qt.ItemDataRole.ToolTipRole)
+    assert shown_tooltip(tip) == "Answers in <b>bold</b> & <i>italics</i>"
+
+    host.publish(SessionStarted.of(Session(id="<i>remote</i>-1", agent="<b>Bold</b> <img src=x> bot")))
+    qtbot.waitUntil(lambda: panel.list.count() == 1)
+    assert shown_tooltip(panel.list.item(0).toolTip()) == (
+        "<i>remote</i>-1\nagent: <b>Bold</b> <img src=x> bot\nplugin: (another process)"
+    )
+    assert "<b>Bold</b> <img src=x> bot" in panel.list.item(0).text()

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from memlens.gui.memory_table import plain_tooltip
 from memlens.plugin_api.plugin import Setting
 from memlens.plugin_host.host import ACTIVE, FAILED, HUNG, PluginInfo
 
@@ -64,7 +65,7 @@ class SettingsForm(QWidget):
         self.fields = {}
         for s in schema:
             field = self._field(s, values.get(s.key, s.default))
-            field.setToolTip(s.help)
+            field.setToolTip(plain_tooltip(s.help) if s.help else "")
             self.fields[s.key] = field
             self.form.addRow(s.label, field)
         self.save_button.setVisible(bool(schema))
@@ -179,8 +180,9 @@ class PluginsDialog(QDialog):
             ]
             if info.status in STATUS_COLOURS:
                 cells[4].setForeground(QColor(STATUS_COLOURS[info.status]))
-            cells[5].setToolTip(info.last_error or "")
-            cells[1].setToolTip(info.target)
+            # A plugin's error and entry point are its words: shown as text, never as HTML.
+            cells[5].setToolTip(plain_tooltip(info.last_error) if info.last_error else "")
+            cells[1].setToolTip(plain_tooltip(info.target))
             for col, cell in enumerate(cells):
                 self.table.setItem(row, col, cell)
         self._filling = False
@@ -221,6 +223,10 @@ class PluginsDialog(QDialog):
             )
         elif info.status == ACTIVE:
             self.settings_form.show_text("This plugin has no settings.")
+        elif info.status == FAILED:
+            self.settings_form.show_text("It did not start. Untick and tick Enabled to try again.")
+        elif info.status == HUNG:
+            self.settings_form.show_text("It has not finished starting; it may still do so.")
         else:
             self.settings_form.show_text("Enable the plugin to see its settings.")
 

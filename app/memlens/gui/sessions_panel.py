@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from memlens.gui.ingest_bar import IngestBar
+from memlens.gui.memory_table import plain_tooltip
 from memlens.plugin_api.events import (
     ASSISTANT,
     ERROR,
@@ -282,7 +283,9 @@ class SessionsPanel(QWidget):
         self.agent_box.clear()
         for a in agents:
             self.agent_box.addItem(a.name, a.name)
-            self.agent_box.setItemData(self.agent_box.count() - 1, a.description, Qt.ItemDataRole.ToolTipRole)
+            # A plugin's words, shown as written (a tooltip would render HTML in them).
+            tip = plain_tooltip(a.description) if a.description else ""
+            self.agent_box.setItemData(self.agent_box.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         if not agents:
             self.agent_box.addItem("No agent: enable one in Plugins…")
         index = self.agent_box.findText(current)
@@ -370,7 +373,10 @@ class SessionsPanel(QWidget):
         for s in sessions:
             item = QListWidgetItem(self._describe(s))
             item.setData(Qt.ItemDataRole.UserRole, s.id)
-            item.setToolTip(f"{s.id}\nagent: {s.agent}\nplugin: {s.plugin or '(another process)'}")
+            # Ids and names come from agents in other processes: plain text, whatever they hold.
+            item.setToolTip(
+                plain_tooltip(f"{s.id}\nagent: {s.agent}\nplugin: {s.plugin or '(another process)'}")
+            )
             self.list.addItem(item)
         self.list.blockSignals(False)
         if self._shown is None and sessions:
