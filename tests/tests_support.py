@@ -52,3 +52,23 @@ SEED = [
     rec(3, "Bob prefers window seats on long flights.", user_id="bob"),
     rec(4, "Bob moved to Lisbon in 2021.", user_id="bob"),
 ]
+
+
+class QueryRecorder:
+    """A real store that notes each nearest-neighbour query it answers: (vectors, k)."""
+
+    def __init__(self, store) -> None:
+        self._store = store
+        self.queries: list[tuple[int, int]] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+    def query_many(self, embeddings, k: int):
+        self.queries.append((len(embeddings), k))
+        return self._store.query_many(embeddings, k)
+
+    @property
+    def rows(self) -> int:
+        """Vectors asked about so far."""
+        return sum(n for n, _ in self.queries)

@@ -22,7 +22,8 @@ _COMMON = {
 }  # fmt: skip
 
 
-def _strip_possessive(word: str) -> str:
+def strip_possessive(word: str) -> str:
+    """ "Maya's" -> "Maya" (straight or curly apostrophe)."""
     return re.sub(r"['’]s$", "", word)
 
 
@@ -31,7 +32,7 @@ def extract_entities(text: str, limit: int = 2000) -> set[str]:
     head = text[:limit]
     found: set[str] = set()
     for m in _WORD.finditer(head):
-        words = [w for w in (_strip_possessive(w) for w in m.group(0).split()) if w not in _COMMON]
+        words = [w for w in (strip_possessive(w) for w in m.group(0).split()) if w not in _COMMON]
         if words and (len(words) > 1 or len(words[0]) > 1):
             found.add(" ".join(words))
     return found

@@ -6,12 +6,15 @@ from the map so related memories start near each other; above FORCE_LIMIT nodes 
 positions are used as they are (spring layouts are quadratic per step).
 
 New or edited memories are placed without recomputing everything: on the map by the saved
-projection, in the graph at the mean position of their already placed neighbours.
+projection, in the graph at the mean position of their already placed neighbours. The map's
+projection is fitted on the whole collection, and each save merges into what is saved, so
+a filter shows its memories where the whole picture has them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +23,9 @@ import networkx as nx
 import numpy as np
 
 FORCE_LIMIT = 2500
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+ANCHORS = 2000  # memories a UMAP map keeps to place new vectors by
+KEEP_VIEWS = 12  # graph layouts kept per collection for filtered views, newest first
 
 
 @dataclass
@@ -59,15 +64,54 @@ def fit_pca(vectors: np.ndarray, sample: int = 20000, seed: int = 7) -> Projecti
     return Projection(mean.astype(np.float32), components, scale)
 
 
-def semantic_positions(vectors: np.ndarray, method: str = "pca") -> tuple[np.ndarray, Projection | None]:
-    if method == "umap":
-        try:
-            import umap  # optional: heavy, so not a dependency
-        except ImportError:
-            method = "pca"
-        else:
-            pos = umap.UMAP(n_components=2, random_state=7).fit_transform(vectors)
-            return _normalise(pos), None
+@dataclass
+class AnchorProjection:
+    """Places a vector at the similarity-weighted mean of its nearest anchors' positions:
+    how a non-linear map (UMAP) places new memories and a query, saved without pickling."""
+
+    vectors: np.ndarray  # (anchors, dim), unit length
+    positions: np.ndarray  # (anchors, 2)
+    k: int = 8
+
+    @classmethod
+    def fit(cls, vectors: np.ndarray, positions: np.ndarray, sample: int = ANCHORS) -> AnchorProjection:
+        rows = np.arange(len(vectors))
+        if len(rows) > sample:
+            rows = np.sort(np.random.default_rng(7).choice(len(rows), sample, replace=False))
+        return cls(_unit(vectors[rows]), np.asarray(positions, np.float32)[rows])
+
+    def apply(self, vectors: np.ndarray) -> np.ndarray:
+        if not len(vectors) or not len(self.vectors):
+            return np.zeros((len(vectors), 2), dtype=np.float32)
+        sims = _unit(vectors) @ self.vectors.T
+        k = min(self.k, sims.shape[1])
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        weight = np.maximum(np.take_along_axis(sims, top, axis=1), 0.0) ** 4 + 1e-9
+        return ((weight[:, :, None] * self.positions[top]).sum(axis=1) / weight.sum(axis=1)[:, None]).astype(
+            np.float32
+        )
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+MapProjection = Projection | AnchorProjection
+
+
+def umap_available() -> bool:
+    return importlib.util.find_spec("umap") is not None
+
+
+def semantic_positions(vectors: np.ndarray, method: str = "pca") -> tuple[np.ndarray, MapProjection]:
+    """2-D positions for `vectors` and the projection that places new ones the same way.
+    UMAP when asked for and installed, else PCA."""
+    if method == "umap" and umap_available():
+        import umap  # optional: heavy, so not a dependency
+
+        pos = _normalise(umap.UMAP(n_components=2, random_state=7).fit_transform(vectors))
+        return pos, AnchorProjection.fit(vectors, pos)
     projection = fit_pca(vectors)
     return projection.apply(vectors), projection
 
@@ -91,7 +135,8 @@ def force_positions(
     """
     n = len(nodes)
     if n > FORCE_LIMIT or n < 2:
-        return _normalise(seed_pos)
+        # As they are: the map's scale is the whole collection's, the same for any filter.
+        return np.array(seed_pos, dtype=np.float32).reshape(-1, 2)
     index = {node: i for i, node in enumerate(nodes)}
     sub = graph.subgraph(nodes)
     src = np.array([index[u] for u, _ in sub.edges()], dtype=np.int64)
@@ -131,6 +176,13 @@ def place_new(
     return out
 
 
+@dataclass
+class Cached:
+    positions: dict[str, np.ndarray]  # fingerprint (id and content hash) -> (x, y)
+    projection: MapProjection | None = None
+    fitted: int = 0  # memories the collection held when the projection was fitted
+
+
 class LayoutCache:
     """Positions saved per (store, collection, layout kind) in the user data folder."""
 
@@ -141,29 +193,55 @@ class LayoutCache:
     def _path(self, kind: str) -> Path:
         return self.dir / f"{kind}.npz"
 
-    def load(self, kind: str) -> tuple[dict[str, np.ndarray], Projection | None]:
+    def load(self, kind: str) -> Cached:
         path = self._path(kind)
         if not path.is_file():
-            return {}, None
+            return Cached({})
         try:
             data = np.load(path, allow_pickle=False)
             if int(data["version"]) != CACHE_VERSION:
-                return {}, None
+                return Cached({})
             positions = dict(zip(data["ids"].tolist(), data["pos"], strict=True))
-            projection = None
+            projection: MapProjection | None = None
             if "mean" in data:
                 projection = Projection(data["mean"], data["components"], float(data["scale"]))
-            return positions, projection
+            elif "anchor_vectors" in data:
+                projection = AnchorProjection(data["anchor_vectors"], data["anchor_pos"])
+            return Cached(positions, projection, int(data["fitted"]))
         except (OSError, ValueError, KeyError):
-            return {}, None  # a damaged cache is recomputed, never fatal
+            return Cached({})  # a damaged cache is recomputed, never fatal
 
-    def save(self, kind: str, positions: dict[str, np.ndarray], projection: Projection | None) -> None:
+    def save(
+        self,
+        kind: str,
+        positions: dict[str, np.ndarray],
+        projection: MapProjection | None = None,
+        fitted: int = 0,
+        merge: bool = True,
+    ) -> None:
+        """Save `positions`; with `merge`, into those saved (a memory saved again under a
+        new text replaces its old entry), keeping the saved projection unless given one."""
+        if merge:
+            before = self.load(kind)
+            replaced = {key.split("\0", 1)[0] for key in positions}
+            kept = {k: v for k, v in before.positions.items() if k.split("\0", 1)[0] not in replaced}
+            positions = {**kept, **positions}
+            if projection is None:
+                projection, fitted = before.projection, before.fitted
         self.dir.mkdir(parents=True, exist_ok=True)
         ids = np.array(list(positions), dtype=str)
         pos = np.array(list(positions.values()), dtype=np.float32).reshape(-1, 2)
-        extra = {}
-        if projection is not None:
+        extra: dict[str, np.ndarray | float] = {}
+        if isinstance(projection, Projection):
             extra = {"mean": projection.mean, "components": projection.components, "scale": projection.scale}
+        elif isinstance(projection, AnchorProjection):
+            extra = {"anchor_vectors": projection.vectors, "anchor_pos": projection.positions}
         tmp = self._path(kind).with_suffix(".tmp.npz")
-        np.savez(tmp, version=CACHE_VERSION, ids=ids, pos=pos, **extra)
+        np.savez(tmp, version=CACHE_VERSION, ids=ids, pos=pos, fitted=fitted, **extra)
         tmp.replace(self._path(kind))
+
+    def prune(self, prefix: str, keep: int = KEEP_VIEWS) -> None:
+        """Forget all but the `keep` newest layouts whose kind starts with `prefix`."""
+        found = sorted(self.dir.glob(f"{prefix}*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for path in found[keep:]:
+            path.unlink(missing_ok=True)
