@@ -13,12 +13,17 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QLineEdit
 from test_serve import start_serve, stop
 
-from gui_support import wait_idle
-from memlens.client import connection
+from gui_support import column_values, wait_idle
+from memlens.client import connect, connection
+from memlens.core.chroma_store import ChromaBackend
+from memlens.core.record import MemoryRecord
 from memlens.core.session_log import SessionLog
+from memlens.core.store import StoredMemory
 from memlens.gui.main_window import MainWindow
+from memlens.gui.sessions_panel import TINTS
 from memlens.plugin_api import Session, SessionStarted
 from memlens.plugin_host import ACTIVE
+from memlens.plugin_host.sessions import ADDED, UPDATED
 
 
 @pytest.fixture
@@ -85,6 +90,62 @@ def test_an_external_agent_appears_live_in_the_sessions_panel(qtbot, window, sta
     qtbot.mouseClick(bar.toggle, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bar.state.text() == "Agents in other processes: not listening.", timeout=30000)
     assert not plugin.running and connection.read_endpoint() is None
+
+
+def row_colour(page, memory_id: str) -> str:
+    """The background the user sees in a memory's row (its empty Tags cell, right edge)."""
+    model, view = page.model, page.table
+    index = model.index(model.ids.index(memory_id), model.columnCount() - 1)
+    view.scrollTo(index)
+    rect = view.visualRect(index)
+    return view.viewport().grab().toImage().pixelColor(rect.right() - 3, rect.center().y()).name()
+
+
+def test_an_agents_own_writes_reach_the_table_graph_and_timeline_through_its_events(
+    qtbot, window, embedder, tmp_path
+):
+    """An agent writes to the store MemLens has open with its own Chroma client (MemLens'
+    index knows nothing of it) and reports each write. The window reads the store again for
+    the memories the events name: the new one and the changed one are in the table, tinted
+    green and amber, and lit in graph and timeline, with no reload and no Follow."""
+    page, panel = window.page, window.plugins.sessions
+    service = page.service
+    service.add([MemoryRecord(id="alice-home", text="Alice lives in Paris", user_id="alice")])
+    wait_idle(qtbot, window)
+    assert page.model.ids == ["alice-home"] and not window.follow_action.isChecked()
+    bar = panel.ingest_bar
+    qtbot.mouseClick(bar.toggle, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bar.state.text().startswith("Listening for agents on"), timeout=30000)
+    plugin = window.plugins.host.plugin("ingest")
+    client = connect(plugin.url, plugin.token)
+    session = client.session("store-agent")
+
+    # The agent's own handle on the store: what it writes bypasses MemLens altogether.
+    agent_store = ChromaBackend.open_path(tmp_path / "store").open(service.store.collection)
+    cat = MemoryRecord(
+        id="alice-cat", text="Alice has a cat named Tom", user_id="alice", session_id=session.id
+    )
+    (home,) = agent_store.get(["alice-home"])
+    moved = home.record.replace(text="Alice lives in Lyon", version=2)
+    vectors = embedder.encode([cat.text, moved.text])
+    agent_store.upsert([StoredMemory(cat, vectors[0]), StoredMemory(moved, vectors[1])])
+    session.memory_added(cat.id, cat.text, record=cat.to_dict())
+    session.memory_updated(moved.id, moved.text, before="Alice lives in Paris")
+    assert client.flush(10)
+
+    qtbot.waitUntil(lambda: "alice-cat" in page.model.ids, timeout=30000)
+    qtbot.waitUntil(lambda: service.get("alice-home").text == "Alice lives in Lyon", timeout=30000)
+    wait_idle(qtbot, window)
+    assert sorted(page.model.ids) == ["alice-cat", "alice-home"]
+    assert sorted(column_values(page, "Memory")) == ["Alice has a cat named Tom", "Alice lives in Lyon"]
+    assert panel.shown == session.id
+    assert page._session_tint.marks == {"alice-cat": "added", "alice-home": "updated"}
+    page.selection.set([])  # a selected row shows the selection's colour instead
+    qtbot.waitUntil(lambda: row_colour(page, "alice-home") == TINTS[UPDATED])  # amber: changed
+    assert row_colour(page, "alice-cat") == TINTS[ADDED]  # green: new
+    lit = {"alice-cat", "alice-home"}
+    assert page.graph_view.highlight == lit and page.timeline.highlight == lit
+    client.close()
 
 
 def test_opening_a_store_an_agent_holds_open_warns(qtbot, window, tmp_path):

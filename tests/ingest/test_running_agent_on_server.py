@@ -70,7 +70,7 @@ def test_a_users_edit_reaches_the_running_agent_whose_session_streams_in(
         # What the agent adds next is in MemLens' index as soon as its event arrives.
         cat = agent.send('{"op": "add", "text": "Alice has a cat named Tom", "user_id": "alice"}')["id"]
         harness.wait_for(lambda: len(harness.of(MemoryAdded, sid)) == 2)
-        service.sync_from_store([cat])  # what the window does for an agent's event (plugin bridge)
+        service.sync_from_store([cat])  # what the window does for the event (test_ingest_window.py)
         assert service.get(cat).text == "Alice has a cat named Tom"
         history = agent.send(f'{{"op": "history", "id": "{paris}"}}')["results"]
         assert [h["new_memory"] for h in history][-1] == "Alice lives in Lyon"  # Mem0's own history
