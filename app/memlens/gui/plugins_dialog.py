@@ -114,7 +114,7 @@ class PluginsDialog(QDialog):
     def __init__(self, bridge, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Plugins")
-        self.resize(900, 520)
+        self.resize(900, 600)
         self.bridge = bridge
         self.host = bridge.host
         self.infos: list[PluginInfo] = []
@@ -130,6 +130,9 @@ class PluginsDialog(QDialog):
         for col in range(5):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        # Five plugins stay in view above a long settings form (the chat agent has eight).
+        rows = self.table.verticalHeader().defaultSectionSize()
+        self.table.setMinimumHeight(header.sizeHint().height() + 5 * rows + 2 * self.table.frameWidth())
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.itemSelectionChanged.connect(self._show_selected)
 

@@ -80,6 +80,10 @@ class SessionTint(QStyledItemDelegate):
             option.backgroundBrush = brush
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def _cut(text: str, limit: int) -> str:
     return (
         text if len(text) <= limit else text[:limit].rstrip() + f"… ({len(text) - limit:,} more characters)"
@@ -144,7 +148,7 @@ def _retrieval(e: RetrievalPerformed) -> Block:
         for h in e.hits[:HITS_SHOWN]
     )
     more = f"<br>&nbsp;&nbsp;… {len(e.hits) - HITS_SHOWN} more" if len(e.hits) > HITS_SHOWN else ""
-    what = f"{len(e.hits)} memor{'y' if len(e.hits) == 1 else 'ies'}"
+    what = _count(len(e.hits), "memory", "memories")
     return Block(f"↳ Retrieved {what} for “{_line(e.query, 120)}”{trace}{hits}{more}", "#374151", INDENT)
 
 
@@ -211,6 +215,8 @@ class SessionsPanel(QWidget):
         self.new_button = QPushButton("New session")
         self.new_button.clicked.connect(self.new_session)
         self.list = QListWidget()
+        self.list.setWordWrap(True)  # a narrow dock wraps a session's line, not hides its end
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.currentItemChanged.connect(self._on_current)
         self.transcript = QTextBrowser()
         self.transcript.setOpenLinks(False)
@@ -391,7 +397,8 @@ class SessionsPanel(QWidget):
         mark = STATUS_MARKS.get(s.status, "")
         return (
             f"{mark} {s.agent} · {s.started_at.astimezone():%H:%M} · {s.status.value}\n"
-            f"    {messages} messages · {retrievals} retrievals · {memories} memories written"
+            f"    {_count(messages, 'message', 'messages')} · {_count(retrievals, 'retrieval', 'retrievals')}"
+            f" · {_count(memories, 'memory', 'memories')} written"
         )
 
     def _on_current(self, item: QListWidgetItem | None, _previous=None) -> None:
