@@ -6,6 +6,9 @@ every request it received so a test can check what was asked. A reply may also b
 `ToolCall`, answered as the model calling that function (what `tool_choice` asks for).
 Setting `gate` to an unset `threading.Event` holds a streamed answer after its first
 piece until the test sets it, so a test can look at a half-written answer.
+
+Like the real API it refuses (HTTP 400) JSON mode (`response_format` json_object) when no
+message mentions JSON, and a `tool_choice` naming a function that `tools` does not offer.
 """
 
 from __future__ import annotations
@@ -50,6 +53,10 @@ class FakeOpenAI:
                     self._send(
                         outer.status if outer.status != 200 else 404, {"error": {"message": "fake failure"}}
                     )
+                    return
+                refusal = invalid_request(body)
+                if refusal:
+                    self._send(400, {"error": {"message": refusal, "type": "invalid_request_error"}})
                     return
                 text = outer.reply(body.get("messages", []))
                 if isinstance(text, ToolCall):
@@ -101,6 +108,24 @@ class FakeOpenAI:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def invalid_request(body: dict) -> str | None:
+    """What the real API says about a request it refuses, or None."""
+    if (body.get("response_format") or {}).get("type") == "json_object":
+        said = " ".join(str(m.get("content") or "") for m in body.get("messages", []))
+        if "json" not in said.lower():
+            return (
+                "'messages' must contain the word 'json' in some form, to use 'response_format' of "
+                "type 'json_object'."
+            )
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict):
+        offered = [t.get("function", {}).get("name") for t in body.get("tools") or []]
+        wanted = choice.get("function", {}).get("name")
+        if wanted not in offered:
+            return f"Invalid 'tool_choice': function {wanted!r} is not among 'tools' ({offered})."
+    return None
 
 
 def completion(model: str, text: str) -> dict:

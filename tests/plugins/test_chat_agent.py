@@ -11,6 +11,7 @@ import pytest
 
 from memlens.plugin_api import MemoryAdded, MemoryUpdated, MessageDelta, RetrievalPerformed
 from memlens_chat_agent import ChatAgentPlugin
+from memlens_chat_agent.agent import DECISIONS_SCHEMA, TOOL_NAME
 from memlens_chat_agent.decisions import DecisionError, parse_decisions
 from plugin_support import EXTRACTING, number_of
 
@@ -50,6 +51,11 @@ def test_chat_writes_memories_and_the_next_turn_uses_the_users_correction(chat, 
     (trace,) = service.traces.find(session_id=session.id)
     assert (trace.origin, trace.query) == (f"agent:{session.id}", retrieval.query)
     assert retrieval.trace_id == trace.id
+    # Decisions were asked for in JSON mode (the fake, like the API, refuses it unless a
+    # message says JSON).
+    (extraction,) = [r["body"] for r in model.server.requests if r["body"] not in chat_requests(model.server)]
+    assert extraction["response_format"] == {"type": "json_object"} and "tools" not in extraction
+    assert extraction["temperature"] == 0
     # The answer was streamed in pieces, then published whole.
     assert len(chat.of(MessageDelta, session.id)) > 1
     roles = [role for role, _ in chat.transcript(session.id)]
@@ -109,7 +115,10 @@ def test_tool_call_decisions_and_a_plain_answer(chat, model):
     chat.send(session, "I'm vegetarian.")
     assert [m.text for m in chat.store.list()] == ["The user is vegetarian."]
     extraction = model.server.requests[-1]["body"]
-    assert extraction["tool_choice"]["function"]["name"] == "record_memory_decisions"
+    assert extraction["tool_choice"] == {"type": "function", "function": {"name": TOOL_NAME}}
+    (tool,) = extraction["tools"]
+    assert tool["function"]["name"] == TOOL_NAME and tool["function"]["parameters"] == DECISIONS_SCHEMA
+    assert "response_format" not in extraction
     assert chat.of(MessageDelta, session.id) == []  # not streamed: one whole answer
     assert chat.transcript(session.id)[1][0] == "assistant"
 
