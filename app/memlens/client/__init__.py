@@ -184,10 +184,14 @@ class Client:
         _open_clients.add(self)
 
     def _current_token(self) -> str | None:
-        # MemLens' own token is read again (on the sending thread: a keyring may be slow), as
-        # MemLens may make it after the agent starts.
+        # MemLens' own token is read again before each post (MemLens may make it after the
+        # agent starts): its file every time, as that is cheap; the keyring, which may be
+        # slow, only while there is no token or after MemLens refused the one sent (401).
         if self._token_kept:
-            self._token = connection.read_token() or self._token
+            fresh = connection.read_token(connection.token_path())
+            if fresh is None and (self._token is None or self._sender.token_refused):
+                fresh = connection.read_token()
+            self._token = fresh or self._token
         return self._token
 
     # -- sessions ----------------------------------------------------------------------

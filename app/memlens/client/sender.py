@@ -91,6 +91,7 @@ class Sender:
         self._warned = self.unusable is not None  # the client said so when it was made
         self._failing = False  # the last delivery found MemLens unreachable
         self.last_error: str | None = None
+        self.token_refused = False  # the last answer was 401: the token may have changed
 
     # -- the agent's side ---------------------------------------------------------------
     def put(self, event: dict) -> None:
@@ -276,6 +277,7 @@ class Sender:
                 # A kept-alive connection MemLens closed while idle: one fresh try, at once.
                 if not (reused and attempt == 1):
                     raise _Unreachable(f"cannot reach MemLens at {self.url}: {exc}") from None
+        self.token_refused = resp.status == 401
         if resp.status in (200, 202):
             return
         if resp.status in (429, 502, 503, 504):
