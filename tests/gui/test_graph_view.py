@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import html
+from collections import Counter
+
 import networkx as nx
 import numpy as np
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QImage, QMouseEvent, QTextDocument
+from PySide6.QtWidgets import QApplication, QToolTip
 
 from gui_support import type_search, wait_idle
+from tests_support import QueryRecorder
 
 MAYA = "demo-0041"  # "Bob's daughter Maya is 7 years old."
 
@@ -16,6 +21,19 @@ def show_tab(qtbot, window, index):
     window.page.views.setCurrentIndex(index)
     qtbot.waitUntil(lambda: window.page.scene is not None, timeout=60000)
     wait_idle(qtbot, window)
+
+
+def on_screen(view, memory_id: str) -> QPoint:
+    """Where a memory's node is, in the plot's viewport (where mouse events arrive)."""
+    x, y = (float(v) for v in view._pos[view._index[memory_id]])
+    return view.plot.mapFromScene(view.box.mapViewToScene(QPointF(x, y)))
+
+
+def mouse(view, kind, at: QPoint, buttons=Qt.MouseButton.NoButton, button=Qt.MouseButton.NoButton,
+          modifiers=Qt.KeyboardModifier.NoModifier) -> None:  # fmt: skip
+    viewport = view.plot.viewport()
+    event = QMouseEvent(kind, QPointF(at), QPointF(viewport.mapToGlobal(at)), button, buttons, modifiers)
+    QApplication.sendEvent(viewport, event)
 
 
 def ink(image: QImage) -> float:
@@ -32,9 +50,15 @@ def test_graph_renders_the_demo_store_with_legend_and_labels(qtbot, demo_window)
     assert view.scene.graph.memory_count == 324
     assert len(view.nodes.data) == 324
     assert ink(view.plot.grab().toImage()) > 0.02
-    legend = [item[1].text for item in view.legend.items]
+    legend = view.legend_texts()
     assert len(legend) >= 3 and all("·" in text for text in legend)  # communities named by topic
     assert 5 <= len(view._labels) <= 28
+    labels = [item.toPlainText() for item in view._labels]
+    assert not any(text.startswith("On ") for text in labels)  # "On Mon 14 Sep " says nothing
+    # The legend has a column of its own: no node or label lies under it.
+    legend = view.legend.sceneBoundingRect()
+    assert not legend.intersects(view.box.sceneBoundingRect())
+    assert not any(legend.intersects(item.sceneBoundingRect()) for item in view._labels)
 
 
 def test_selection_follows_both_ways(qtbot, demo_window):
@@ -53,14 +77,53 @@ def test_selection_follows_both_ways(qtbot, demo_window):
     assert len(ring) == 1 and np.allclose([ring[0]["x"], ring[0]["y"]], view._pos[view._index[other]])
 
 
-def test_rectangle_selects_what_is_inside(qtbot, demo_window):
+def test_shift_drag_selects_what_the_rectangle_covers(qtbot, demo_window):
     show_tab(qtbot, demo_window, 2)
     view, page = demo_window.page.map_view, demo_window.page
-    x, y = view._pos[view._index[MAYA]]
-    picked = view.select_ids_in(QRectF(x - 0.05, y - 0.05, 0.1, 0.1))
-    assert MAYA in picked and len(picked) < 324
-    view._select_rect(QRectF(x - 0.05, y - 0.05, 0.1, 0.1))
-    assert set(page.selection.ids) == set(picked)
+    qtbot.wait(100)
+    centre = on_screen(view, MAYA)
+    a, b = centre - QPoint(40, 30), centre + QPoint(40, 30)
+    left, shift = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier
+    mouse(view, QEvent.Type.MouseButtonPress, a, left, left, shift)
+    for t in (0.25, 0.5, 1.0):
+        qtbot.wait(40)  # pyqtgraph drops mouse moves that come faster than it repaints
+        mouse(view, QEvent.Type.MouseMove, a + (b - a) * t, left, modifiers=shift)
+    mouse(view, QEvent.Type.MouseButtonRelease, b, Qt.MouseButton.NoButton, left, shift)
+    corners = [view.box.mapSceneToView(view.plot.mapToScene(p)) for p in (a, b)]
+    rect = QRectF(*corners).normalized()
+    inside = {
+        r.id
+        for r in view.scene.records
+        if rect.contains(QPointF(*(float(v) for v in view._pos[view._index[r.id]])))
+    }
+    assert MAYA in inside and 1 < len(inside) < 324
+    assert set(page.selection.ids) == inside
+    assert {page.model.id_at(ix.row()) for ix in page.table.selectionModel().selectedRows()} == inside
+
+
+def test_hover_shows_the_memory_as_plain_text(qtbot, demo_window):
+    show_tab(qtbot, demo_window, 1)
+    view = demo_window.page.graph_view
+    record = next(r for r in view.scene.records if "<b>" in r.text)  # the demo plants some HTML
+    x, y = (float(v) for v in view._pos[view._index[record.id]])
+    view.box.setRange(xRange=(x - 0.01, x + 0.01), yRange=(y - 0.01, y + 0.01), padding=0)
+    qtbot.wait(50)
+    at = on_screen(view, record.id)
+    mouse(view, QEvent.Type.MouseMove, at + QPoint(60, 60))
+    qtbot.wait(40)
+    mouse(view, QEvent.Type.MouseMove, at)
+    qtbot.waitUntil(lambda: QToolTip.text() != "", timeout=3000)
+    tip = QToolTip.text()
+    assert html.escape(record.text[:300]) in tip  # escaped: shown as typed, never as markup
+    document = QTextDocument()
+    document.setHtml(tip)
+    shown = document.toPlainText()
+    assert " ".join(record.text[:300].split()) in " ".join(shown.split())
+    assert (
+        record.owner in shown
+        and record.status.value in shown
+        and record.created_at.strftime("%Y-%m-%d") in shown
+    )
 
 
 def test_search_lights_matches_and_fades_the_rest(qtbot, demo_window):
@@ -112,6 +175,7 @@ def test_an_edit_updates_the_graph_without_a_full_relayout(qtbot, demo_window):
     show_tab(qtbot, demo_window, 1)
     page = demo_window.page
     before = page.scene.graph_pos.copy()
+    store = page.service.store = QueryRecorder(page.service.store)
     page.save(MAYA, {"text": "Bob's daughter Maya is 9 years old and plays violin."})
     qtbot.waitUntil(
         lambda: page.scene.records[page.graph_view._index[MAYA]].text.endswith("violin."), timeout=60000
@@ -120,6 +184,80 @@ def test_an_edit_updates_the_graph_without_a_full_relayout(qtbot, demo_window):
     assert not page.scene.recomputed
     moved = np.linalg.norm(page.scene.graph_pos - before, axis=1) > 1e-6
     assert moved.sum() <= 1
+    # The index was asked about Maya and the few memories near her, not all 324 again.
+    assert 1 <= store.rows <= 1 + 2 * 2 * page.scene.options.knn_k
+    near = {
+        page.scene.graph.nodes[j] for j in page.scene.graph.neighbours.index[page.graph_view._index[MAYA]]
+    }
+    assert any(
+        "violin" in page.service.get(m).text.lower() or "Maya" in page.service.get(m).text for m in near
+    )
+
+
+def test_options_change_k_and_threshold_without_asking_the_index_again(qtbot, demo_window):
+    show_tab(qtbot, demo_window, 1)
+    page, view = demo_window.page, demo_window.page.graph_view
+    store = page.service.store = QueryRecorder(page.service.store)
+    before = len(page.scene.graph.edges["semantic"])
+    view.knn_threshold.setValue(0.99)
+    view.apply_options.click()
+    wait_idle(qtbot, demo_window)
+    assert page.scene.options.knn_threshold == 0.99
+    kept = page.scene.graph.weights["semantic"]
+    assert (kept >= 0.99).all() and len(kept) < before / 50  # only the demo's planted duplicates
+    assert page.map_view.knn_threshold.value() == 0.99  # both views show the options in use
+    view.knn_k.setValue(1)
+    view.knn_threshold.setValue(0.0)
+    view.apply_options.click()
+    wait_idle(qtbot, demo_window)
+    assert 0 < len(page.scene.graph.edges["semantic"]) <= 324
+    assert store.queries == []  # the neighbours found when the graph was built answered both
+    view.node_checks["tag"].setChecked(True)
+    view.apply_options.click()
+    wait_idle(qtbot, demo_window)
+    tags = [n for n in page.scene.graph.nodes if n.startswith("tag:")]
+    assert tags and len(view.nodes.data) == 324 + len(tags)
+    assert view.legend_texts()[-1] == "tag"
+
+
+def test_colour_and_size_by_what_the_memories_say(qtbot, demo_window):
+    show_tab(qtbot, demo_window, 1)
+    page, view = demo_window.page, demo_window.page.graph_view
+    page.service.edit("demo-0100", agent_id="<b>x</b>")
+    qtbot.waitUntil(
+        lambda: page.scene.records[view._index["demo-0100"]].agent_id == "<b>x</b>", timeout=60000
+    )
+    wait_idle(qtbot, demo_window)
+    fields = {"kind": "kind", "agent": "agent_id", "user": "user_id", "session": "session_id"}
+    for key, attr in fields.items():
+        view.colour_box.setCurrentText(key)
+        counts = Counter(getattr(r, attr) or "(none)" for r in view.scene.records)
+        legend = view.legend_texts()
+        assert len(legend) <= 12  # eleven colours and "other": every colour drawn is named
+        ranked = sorted(counts, key=lambda v: (-counts[v], v))
+        if len(counts) <= 12:
+            assert legend == [f"{v} ({counts[v]})" for v in ranked]
+        else:
+            rest = sum(counts[v] for v in ranked[11:])
+            assert legend == [f"{v} ({counts[v]})" for v in ranked[:11]] + [f"other ({rest})"]
+        colour = {view.scene.records[p.data()].id: p.brush().color().name() for p in view.nodes.points()}
+        by_value = {}
+        for r in view.scene.records:
+            by_value.setdefault(getattr(r, attr) or "(none)", set()).add(colour[r.id])
+        assert all(len(c) == 1 for v, c in by_value.items() if v in ranked[:11])  # one colour each
+        assert len({next(iter(by_value[v])) for v in ranked[:11]}) == min(11, len(ranked))
+    view.colour_box.setCurrentText("agent")
+    assert "<b>x</b> (1)" in view.legend_texts()  # as typed, not bold
+
+    size = {}
+    for key in ("importance", "degree"):
+        view.size_box.setCurrentText(key)
+        size[key] = {view.scene.records[p.data()].id: p.size() for p in view.nodes.points()}
+    heaviest = max(view.scene.records, key=lambda r: r.importance or 0).id
+    assert size["importance"][heaviest] == max(size["importance"].values())
+    busiest = view.scene.graph.nodes[int(np.argmax(view.scene.degree))]
+    assert size["degree"][busiest] == max(size["degree"].values())
+    assert len(set(size["degree"].values())) > 3
 
 
 def test_zoomed_out_a_dense_edge_type_is_drawn_as_its_density(qtbot, demo_window, monkeypatch):

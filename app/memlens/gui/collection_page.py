@@ -3,6 +3,8 @@ and the inspector, sharing one selection."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from datetime import datetime
 from pathlib import Path
 
@@ -10,8 +12,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QFileDialog, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from memlens.core import bulk
-from memlens.core.graph import to_graphml
-from memlens.core.graph_scene import GraphScene, compute_scene
+from memlens.core.graph import GraphOptions, to_graphml
+from memlens.core.graph_scene import GraphScene, compute_scene, update_scene
 from memlens.core.merge import merge
 from memlens.core.query import Filter, SearchHit
 from memlens.core.record import Status
@@ -61,6 +63,11 @@ class CollectionPage(QWidget):
         self._scene_slot = TaskSlot()
         self._scene_stale = True
         self.scene: GraphScene | None = None
+        # Memories changed since the scene shown was read: the next one is made from it.
+        self._scene_changes: set[str] = set()
+        self._scene_full_wanted = self._scene_full_done = 0  # changes that need a rebuild
+        self._graph_options = GraphOptions()
+        self._map_method = "pca"
         self._search = ("", KEYWORD)
         self._time_range: tuple[datetime | None, datetime | None] = (None, None)
         self._timeline_slot = TaskSlot()
@@ -105,6 +112,7 @@ class CollectionPage(QWidget):
         for view in (self.graph_view, self.map_view):
             view.sig_export.connect(self._ask_export)
             view.sig_rebuild.connect(lambda: self._ensure_scene(force=True))
+            view.sig_options.connect(self._on_graph_options)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(stacked(self.filter_bar, self.views))
         splitter.addWidget(self.inspector)
@@ -264,24 +272,58 @@ class CollectionPage(QWidget):
 
     # -- graph and map ---------------------------------------------------------
     def _ensure_scene(self, force: bool = False) -> None:
-        """(Re)build the graph scene when a graph view is showing and the data moved on."""
+        """(Re)build the graph scene when a graph view is showing and the data moved on.
+
+        After edits, adds and deletes the next scene is made from the one shown (only the
+        changed memories are asked of the index, positions stay); a new filter, projection
+        or Rebuild builds it from scratch.
+        """
         if self.views.currentWidget() not in (self.graph_view, self.map_view):
             return
         if not (self._scene_stale or force):
             return
         self._scene_stale = False
         ids = self.service.select(self._graph_filter)
-        task = self.workers.read(
-            "Building graph",
-            lambda ctx: compute_scene(self.service, ids, cache_root=data_dir(), progress=ctx.progress),
-            self._show_scene,
+        previous, key = self.scene, _view_key(self._graph_filter)
+        options, method = self._graph_options, self._map_method
+        taken, wanted = set(self._scene_changes), self._scene_full_wanted
+        full = (
+            force
+            or previous is None
+            or previous.view_key != key
+            or previous.method != method
+            or wanted != self._scene_full_done
         )
+        if full:
+            label = "Building graph"
+
+            def work(ctx):
+                return compute_scene(self.service, ids, options, data_dir(), method, ctx.progress, key)
+        else:
+            label = "Updating graph"
+
+            def work(ctx):
+                return update_scene(self.service, previous, ids, taken, options, data_dir(), ctx.progress)
+
+        task = self.workers.read(label, work, lambda scene: self._show_scene(scene, taken, wanted))
         self._scene_slot.replace(task)
 
-    def _show_scene(self, scene: GraphScene) -> None:
+    def _show_scene(self, scene: GraphScene, taken: set[str] = frozenset(), wanted: int = 0) -> None:
         self.scene = scene
+        self._scene_changes -= taken
+        self._scene_full_done = max(self._scene_full_done, wanted)
         for view in (self.graph_view, self.map_view):
             view.set_scene(scene)
+
+    def _on_graph_options(self, options: GraphOptions, method: str) -> None:
+        """New semantic k, threshold, extra nodes or projection, from either view."""
+        for view in (self.graph_view, self.map_view):
+            view.set_graph_options(options, method)
+        if (options, method) == (self._graph_options, self._map_method):
+            return
+        self._graph_options, self._map_method = options, method
+        self._scene_stale = True
+        self._ensure_scene()
 
     def _ask_export(self, fmt: str) -> None:
         filters = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "graphml": "GraphML (*.graphml)"}
@@ -408,6 +450,9 @@ class CollectionPage(QWidget):
 
     def _on_service_change(self, change: Change) -> None:
         changed = set(change.ids)
+        self._scene_changes |= changed
+        if not changed:  # the rest of a large store was read, or an unknown outside change
+            self._scene_full_wanted += 1
         self._scene_stale = True
         self._ensure_scene()
         self._timeline_stale = True
@@ -421,3 +466,15 @@ class CollectionPage(QWidget):
         if change.kind in ("undo", "redo") and change.ids:
             # Show what moved: the undone or redone memories become the selection.
             self.selection.set(list(change.ids), source=None)
+
+
+def _view_key(flt: Filter) -> str:
+    """A stable name for the view a filter makes ("" for the default): graph layouts of
+    filtered views are cached apart from the whole collection's."""
+    if flt.is_default:
+        return ""
+    parts = []
+    for f in dataclasses.fields(flt):
+        value = getattr(flt, f.name)
+        parts.append(f"{f.name}={sorted(map(str, value)) if isinstance(value, frozenset) else value}")
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]

@@ -8,6 +8,7 @@ Never a graphics item per memory, so 100,000 memories stay one draw call per lay
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -18,17 +19,23 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
+    QPushButton,
     QSpinBox,
     QToolButton,
     QToolTip,
     QVBoxLayout,
     QWidget,
+    QWidgetAction,
 )
 
-from memlens.core.graph import EDGE_TYPES, community_labels
+from memlens.core.graph import EDGE_TYPES, NODE_KINDS, GraphOptions, community_labels
 from memlens.core.graph_scene import GraphScene
+from memlens.core.layout import umap_available
 from memlens.core.record import MemoryRecord
 from memlens.gui.node_layer import NodeLayer
 from memlens.gui.palette import EDGE_COLOURS, FADED_ALPHA, STATUS, CategoryColours, pen
@@ -44,6 +51,7 @@ COLOUR_BY: dict[str, Callable[[MemoryRecord], str]] = {
 }
 SIZE_BY = ("uniform", "importance", "degree", "centrality")
 MAX_LABELS = 28
+MAX_COLOURS = 11  # named colours; the rest are "other", so the legend names every colour
 DEFAULT_GRAPH_EDGES = ("link", "merge", "session", "semantic")
 DEFAULT_MAP_EDGES = ("link", "merge")
 LABEL_CELL = (24, 20)  # grid cell in pixels; a label claims the cells its text covers, plus a margin
@@ -52,6 +60,26 @@ EXTRA_NODE_COLOUR = "#374151"
 EXTRA_NODE_ALPHA = 200  # drawn between faded and lit memories
 EDGE_DETAIL_LIMIT = 30_000  # edges in view up to which each is drawn, zoomed out or not
 DEFER_EDGES_FROM = 20_000  # nodes from which edges are drawn a turn of the event loop later
+
+
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+# "On Mon 14 Sep ", "On 8 May 2023, ", "May 8, 2023: ", "2023-05-08 ": what the label would
+# spend its few characters on, while the time is in the tooltip.
+_DATE_PREFIX = re.compile(
+    rf"^(?:on\s+)?(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
+    rf"(?:{_DAY}\s+{_MONTH}|{_MONTH}\s+{_DAY}|\d{{4}}-\d{{2}}-\d{{2}})(?:,?\s+\d{{4}})?\s*[,:]?\s+",
+    re.IGNORECASE,
+)
+
+
+def label_text(text: str, limit: int = LABEL_CHARS) -> str:
+    """A node's label: its text on one line, without a leading date, cut to `limit`."""
+    text = " ".join(text.split())
+    rest = _DATE_PREFIX.sub("", text, count=1)
+    if rest and rest != text:
+        text = rest[0].upper() + rest[1:]
+    return text[:limit] + ("…" if len(text) > limit else "")
 
 
 def community_names(scene: GraphScene) -> dict[int, str]:
@@ -83,6 +111,7 @@ class GraphView(QWidget):
 
     sig_export = Signal(str)  # "png", "svg" or "graphml"
     sig_rebuild = Signal()
+    sig_options = Signal(object, str)  # GraphOptions, map projection ("pca" or "umap")
 
     def __init__(self, selection: SelectionModel, mode: str = "graph", parent=None) -> None:
         super().__init__(parent)
@@ -97,6 +126,8 @@ class GraphView(QWidget):
         self._names: dict[int, str] | None = None  # community names of the scene
         self._stale = False  # a scene or a highlight arrived while hidden
         self._fit = False  # the first scene: fit the view to it once drawn
+        self._size_cache: tuple[object, str, np.ndarray] | None = None  # (scene, size by, sizes)
+        self._order_cache: tuple[object, np.ndarray] | None = None  # (scene, nodes by degree)
 
         self.box = _SelectBox()
         self.box.setAspectLocked(True)
@@ -128,10 +159,12 @@ class GraphView(QWidget):
             pxMode=True, size=20, symbol="star", brush=pg.mkBrush("#e15759"), pen=pen("#7f1d1d", 1)
         )
         self.plot.addItem(self.query_mark)
-        self.legend = pg.LegendItem(
-            offset=(10, 10), labelTextColor="#111827", brush=pg.mkBrush(255, 255, 255, 220)
-        )
-        self.legend.setParentItem(self.plot.getPlotItem())
+        # The legend has a column of its own beside the plot, so it never covers a node or
+        # a label, and exports (which render the plot item) still show it.
+        self._legend_slot = pg.GraphicsWidget()
+        self.plot.getPlotItem().layout.addItem(self._legend_slot, 2, 3)
+        self.legend = pg.LegendItem(offset=(4, 4), labelTextColor="#111827", brush=pg.mkBrush("#ffffff"))
+        self.legend.setParentItem(self._legend_slot)
         self._edges_timer = QTimer(self, singleShot=True, interval=0)
         self._edges_timer.timeout.connect(self._redraw_edges)
         self._densities_shown = False
@@ -191,10 +224,73 @@ class GraphView(QWidget):
             button.setToolTip(f"Export as {fmt.upper()}")
             button.clicked.connect(lambda _=False, f=fmt: self.sig_export.emit(f))
             self.controls.addWidget(button)
+        self.controls.addWidget(self._build_options())
         rebuild = QToolButton(text="Rebuild")
         rebuild.setToolTip("Recompute the graph and its layout")
         rebuild.clicked.connect(self.sig_rebuild.emit)
         self.controls.addWidget(rebuild)
+
+    def _build_options(self) -> QToolButton:
+        """What the graph is built from, in a popover: applied together, since most of
+        these rebuild the graph."""
+        form = QWidget()
+        layout = QFormLayout(form)
+        self.knn_k = QSpinBox(minimum=1, maximum=30, value=GraphOptions.knn_k)
+        self.knn_k.setToolTip("Semantic edges join each memory to this many nearest neighbours")
+        self.knn_threshold = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
+        self.knn_threshold.setValue(GraphOptions.knn_threshold)
+        self.knn_threshold.setToolTip("…if their cosine similarity is at least this")
+        layout.addRow("Neighbours (k)", self.knn_k)
+        layout.addRow("Similarity ≥", self.knn_threshold)
+        self.node_checks: dict[str, QCheckBox] = {}
+        nodes = QHBoxLayout()
+        for kind in NODE_KINDS:
+            box = QCheckBox(kind)
+            box.setToolTip(f"A node for each {kind}, joined to its memories")
+            self.node_checks[kind] = box
+            nodes.addWidget(box)
+        layout.addRow("Extra nodes", nodes)
+        self.projection_box = QComboBox()
+        self.projection_box.addItem("PCA", "pca")
+        self.projection_box.addItem("UMAP" if umap_available() else "UMAP (pip install umap-learn)", "umap")
+        if not umap_available():
+            self.projection_box.model().item(1).setEnabled(False)
+        self.projection_box.setToolTip("How the semantic map is projected (UMAP when installed)")
+        layout.addRow("Map projection", self.projection_box)
+        self.apply_options = QPushButton("Apply")
+        self.apply_options.clicked.connect(self._emit_options)
+        layout.addRow(self.apply_options)
+        button = QToolButton(text="Options")
+        button.setToolTip("Semantic neighbours, extra nodes, map projection")
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(button)
+        action = QWidgetAction(menu)
+        action.setDefaultWidget(form)
+        menu.addAction(action)
+        button.setMenu(menu)
+        self.options_button = button
+        return button
+
+    def graph_options(self) -> tuple[GraphOptions, str]:
+        """The options and projection the popover shows."""
+        kinds = frozenset(k for k, box in self.node_checks.items() if box.isChecked())
+        options = GraphOptions(
+            node_kinds=kinds, knn_k=self.knn_k.value(), knn_threshold=round(self.knn_threshold.value(), 2)
+        )
+        return options, self.projection_box.currentData()
+
+    def set_graph_options(self, options: GraphOptions, method: str) -> None:
+        """Show `options` in the popover (the other view's, or the scene's)."""
+        self.knn_k.setValue(options.knn_k)
+        self.knn_threshold.setValue(options.knn_threshold)
+        for kind, box in self.node_checks.items():
+            box.setChecked(kind in options.node_kinds)
+        found = self.projection_box.findData(method)
+        self.projection_box.setCurrentIndex(max(found, 0))
+
+    def _emit_options(self) -> None:
+        self.options_button.menu().hide()
+        self.sig_options.emit(*self.graph_options())
 
     # -- content ---------------------------------------------------------------
     def set_scene(self, scene: GraphScene) -> None:
@@ -250,19 +346,29 @@ class GraphView(QWidget):
         return [COLOUR_BY[key](r) for r in scene.records]
 
     def _sizes(self) -> np.ndarray:
+        """Node sizes, worked out once per scene and choice (not on each search or focus)."""
+        scene, key = self.scene, self.size_box.currentText()
+        cached = self._size_cache
+        if cached is not None and cached[0] is scene and cached[1] == key:
+            return cached[2]
+        sizes = self._compute_sizes(key)
+        self._size_cache = (scene, key, sizes)
+        return sizes
+
+    def _compute_sizes(self, key: str) -> np.ndarray:
         scene = self.scene
         n = len(scene.graph.nodes)
-        key = self.size_box.currentText()
+        m = len(scene.records)
         if key == "importance":
             base = np.array([r.importance if r.importance is not None else 0.3 for r in scene.records])
         elif key == "degree":
-            base = scene.graph.degree()[: len(scene.records)]
+            base = (scene.degree if scene.degree is not None else scene.graph.degree())[:m]
         elif key == "centrality":
             from memlens.core.graph import centrality
 
-            base = centrality(scene.graph)[: len(scene.records)]
+            base = (scene.centrality if scene.centrality is not None else centrality(scene.graph))[:m]
         else:
-            base = np.ones(len(scene.records))
+            base = np.ones(m)
         span = float(base.max() - base.min()) if len(base) else 0.0
         scaled = 6 + 10 * np.sqrt((base - base.min()) / span) if span else np.full(len(base), 8.0)
         sizes = np.full(n, 9.0, dtype=np.float32)
@@ -288,7 +394,9 @@ class GraphView(QWidget):
         self._visible = self._focus_mask()
         values = self.node_values()
         fixed = STATUS if self.colour_box.currentText() == "status" else None
-        colours = CategoryColours(values, fixed)
+        distinct = len(set(values))
+        # Twelve values get twelve colours: an 'other' of one would name nothing more.
+        colours = CategoryColours(values, fixed, distinct if distinct <= MAX_COLOURS + 1 else MAX_COLOURS)
         self._draw_nodes(colours, values)
         if len(mg.nodes) >= DEFER_EDGES_FROM:
             # Nodes and edges each hold the GUI thread 60-80 ms at 100,000 memories: the
@@ -422,15 +530,25 @@ class GraphView(QWidget):
         item.setData(xy[:, 0], xy[:, 1], connect="pairs")
 
     def _fill_legend(self, colours: CategoryColours) -> None:
+        """One row per colour drawn (MAX_COLOURS and 'other' at most). Labels are shown as
+        rich text by pyqtgraph: escaped, so an agent called '<b>x</b>' reads as typed."""
         self.legend.clear()
-        for label, colour, count in colours.legend()[:12]:
+        for label, colour, count in colours.legend():
             sample = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(colour), pen=None)
-            self.legend.addItem(sample, f"{label} ({count})")
-        if any(t.endswith("-member") for t in self.scene.graph.edges):
+            self.legend.addItem(sample, html.escape(f"{label} ({count:,})"))
+        kinds = sorted(t.removesuffix("-member") for t in self.scene.graph.edges if t.endswith("-member"))
+        if kinds:
             self.legend.addItem(
                 pg.ScatterPlotItem(size=10, symbol="s", brush=pg.mkBrush(EXTRA_NODE_COLOUR), pen=None),
-                "entity/tag/session/agent",
+                html.escape(" / ".join(kinds)),
             )
+        width = int(self.legend.width()) + 12 if self.legend.items else 0
+        self._legend_slot.setMinimumWidth(width)
+        self._legend_slot.setMaximumWidth(width)
+
+    def legend_texts(self) -> list[str]:
+        """The legend's rows as they read on screen."""
+        return [label.item.toPlainText() for _, label in self.legend.items]
 
     def save_svg(self, path) -> None:
         """Vector export through Qt's own SVG writer (pyqtgraph's cannot read Qt 6.8+ paths)."""
@@ -518,41 +636,53 @@ class GraphView(QWidget):
         if scene is None or not self.isVisible():
             return
         view = self.box.viewRect()
-        width, height = max(self.plot.width(), 1), max(self.plot.height(), 1)
+        width, height = max(self.box.width(), 1.0), max(self.box.height(), 1.0)
         px = view.width() / width, view.height() / height
-        degree = scene.graph.degree()
-        vis = np.flatnonzero(self._visible)
-        pos = self._pos[vis]
-        inside = (
-            (pos[:, 0] >= view.left())
+        pos = self._pos
+        shown = (
+            self._visible
+            & (pos[:, 0] >= view.left())
             & (pos[:, 0] <= view.right())
             & (pos[:, 1] >= view.top())
             & (pos[:, 1] <= view.bottom())
         )
-        candidates = vis[inside]
-        candidates = candidates[np.argsort(-degree[candidates], kind="stable")][: MAX_LABELS * 20]
+        order = self._label_order()
+        candidates = order[shown[order]][: MAX_LABELS * 20]  # best connected first
         taken: set[tuple[int, int]] = set()
-        char_px = self.fontMetrics().averageCharWidth()
+        metrics = self.fontMetrics()
         for i in candidates:
             x, y = self._pos[i]
             text = self._label_text(int(i))
-            col = int((x - view.left()) / px[0] // LABEL_CELL[0])
-            row = int((view.bottom() - y) / px[1] // LABEL_CELL[1])
-            span = int(len(text) * char_px // LABEL_CELL[0]) + 1
-            cells = {(c, r) for c in range(col - 1, col + span + 1) for r in (row - 1, row)}
-            if cells & taken:
+            x_px, y_px = (x - view.left()) / px[0], (view.bottom() - y) / px[1]
+            col, row = int(x_px // LABEL_CELL[0]), int(y_px // LABEL_CELL[1])
+            text_px = metrics.horizontalAdvance(text) + 6
+            span = int(text_px // LABEL_CELL[0]) + 1
+            # Text runs right of and above its node, unless that leaves the plot.
+            left = x_px + text_px > width
+            below = y_px < LABEL_CELL[1]
+            cols = range(col - span - 1, col + 2) if left else range(col - 1, col + span + 1)
+            rows = (row, row + 1) if below else (row - 1, row)
+            cells = {(c, r) for c in cols for r in rows}
+            if cells & taken or (left and x_px < text_px):
                 continue
             taken |= cells
-            item = pg.TextItem(text, color=QColor("#1f2937"), anchor=(0, 1))
+            item = pg.TextItem(text, color=QColor("#1f2937"), anchor=(1 if left else 0, 0 if below else 1))
             item.setPos(QPointF(float(x), float(y)))
             self.plot.addItem(item)
             self._labels.append(item)
             if len(self._labels) >= MAX_LABELS:
                 break
 
+    def _label_order(self) -> np.ndarray:
+        """Nodes by degree, most connected first: sorted once per scene, not on each zoom."""
+        scene = self.scene
+        if self._order_cache is None or self._order_cache[0] is not scene:
+            degree = scene.degree if scene.degree is not None else scene.graph.degree()
+            self._order_cache = (scene, np.argsort(-degree, kind="stable"))
+        return self._order_cache[1]
+
     def _label_text(self, i: int) -> str:
         scene = self.scene
         if i < len(scene.records):
-            text = " ".join(scene.records[i].text.split())
-            return text[:LABEL_CHARS] + ("…" if len(text) > LABEL_CHARS else "")
-        return scene.graph.nodes[i].split(":", 1)[1]
+            return label_text(scene.records[i].text)
+        return label_text(scene.graph.nodes[i].split(":", 1)[1])

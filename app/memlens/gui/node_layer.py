@@ -33,9 +33,13 @@ class NodePoint:
     x: float
     y: float
     colour: QColor
+    diameter: float = 0.0  # pixels
 
     def data(self) -> int:
         return self.index
+
+    def size(self) -> float:
+        return self.diameter
 
     def pos(self) -> QPointF:
         return QPointF(self.x, self.y)
@@ -115,7 +119,10 @@ class NodeLayer(pg.GraphicsObject):
 
     def _point(self, row: int) -> NodePoint:
         x, y = self._pos[row]
-        return NodePoint(int(self._index[row]), float(x), float(y), self._colours[self._style[row]])
+        style = self._style[row]
+        return NodePoint(
+            int(self._index[row]), float(x), float(y), self._colours[style], float(self._sizes[row])
+        )
 
     # -- geometry --------------------------------------------------------------
     def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):

@@ -35,7 +35,9 @@ FADED_ALPHA = 40
 class CategoryColours:
     """Maps category values to brushes: the most common get their own colour, the rest 'other'."""
 
-    def __init__(self, values: Sequence[str], fixed: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, values: Sequence[str], fixed: dict[str, str] | None = None, limit: int = len(QUALITATIVE)
+    ) -> None:
         counts: dict[str, int] = {}
         for v in values:
             counts[v] = counts.get(v, 0) + 1
@@ -43,7 +45,9 @@ class CategoryColours:
         if fixed:
             self.colours = {v: QColor(fixed.get(v, OTHER)) for v in ranked}
         else:
-            self.colours = {v: QColor(QUALITATIVE[n]) for n, v in enumerate(ranked[: len(QUALITATIVE)])}
+            self.colours = {
+                v: QColor(QUALITATIVE[n]) for n, v in enumerate(ranked[: min(limit, len(QUALITATIVE))])
+            }
         self.other = QColor(OTHER)
         self.counts = counts
         self._brushes: dict[tuple[str, int], QBrush] = {}
