@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"memlens {__version__}")
     _store_args(parser)
     parser.add_argument("--demo", action="store_true", help="open the demo collection (created on first use)")
+    parser.add_argument(
+        "--screenshot",
+        metavar="PNG",
+        type=Path,
+        help="open the window, save a picture of it once the collection is shown, and quit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("stats", help="collections, counts, profile and embedding dimension")
@@ -309,6 +315,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
         demo=args.demo,
         server=server,
         mem0_history=args.mem0_history,
+        screenshot=args.screenshot,
     )
 
 

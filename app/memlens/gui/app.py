@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from memlens import __version__
 from memlens.core.server_spec import ServerSpec
 from memlens.gui.main_window import MainWindow, start_window
-from memlens.paths import RESOURCES
+from memlens.paths import APP_ICON, RESOURCES
 
 STYLE = RESOURCES / "themes" / "light.qss"
 
@@ -28,6 +29,10 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName("MemLens")
     app.setOrganizationName("MemLens")
     app.setApplicationVersion(__version__)
+    # Wayland and the task bar find the icon through the installed .desktop file's name.
+    app.setDesktopFileName("io.github.memlens.MemLens")
+    if APP_ICON.is_file():
+        app.setWindowIcon(QIcon(str(APP_ICON)))
     if STYLE.is_file():
         app.setStyleSheet(STYLE.read_text(encoding="utf-8"))
     return app
@@ -51,10 +56,17 @@ def run(
     demo: bool = False,
     server: ServerSpec | None = None,
     mem0_history: Path | None = None,
+    screenshot: Path | None = None,
 ) -> int:
     app = make_app()
     window = MainWindow(model=model)
     install_error_hook(window)
     window.show()
     start_window(window, store, collection, demo, server, mem0_history)
+    if screenshot is not None:
+        from memlens.gui.snapshot import Snapshot
+
+        snapshot = Snapshot(window, screenshot, on_done=app.exit)
+        code = app.exec()
+        return code if snapshot.exit_code is None else snapshot.exit_code
     return app.exec()
