@@ -289,22 +289,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def no_display_message() -> str | None:
-    """Why the window cannot open here, or None when it can."""
-    if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM"):
-        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-            return (
-                "memlens: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set). "
-                "Run it on a desktop, use a headless command (memlens --help), "
-                "or render off screen with QT_QPA_PLATFORM=offscreen."
-            )
-    return None
-
-
 def cmd_gui(args: argparse.Namespace) -> int:
-    message = no_display_message()
+    from memlens.display_check import no_display_message
+
+    message = no_display_message()  # before Qt starts: without a display it aborts the process
     if message:
-        raise CliError(message.removeprefix("memlens: "))
+        raise CliError(message)
     from memlens.gui.app import run
 
     server = _server_spec(args)
@@ -332,6 +322,10 @@ COMMANDS.update(cli_serve.COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:
+    from memlens.display_check import PROBE_ENV, probe
+
+    if os.environ.get(PROBE_ENV) == "1":  # a bundled memlens asking itself if Qt starts
+        return probe()
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS.get(args.command, cmd_gui)(args)

@@ -131,6 +131,27 @@ def test_without_a_display_the_window_explains_how_to_run_headless():
     assert "no display found" in out.stderr and "QT_QPA_PLATFORM=offscreen" in out.stderr
 
 
+def test_an_unreachable_display_is_caught_before_qt_aborts(tmp_path):
+    """DISPLAY names an X server that is not there: Qt would abort the process (a core
+    dump); memlens asks a child first and says what to do instead."""
+    free = next(n for n in range(99, 200) if not os.path.exists(f"/tmp/.X11-unix/X{n}"))
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["DISPLAY"] = f":{free}"
+    out = subprocess.run(
+        [sys.executable, "-m", "memlens", "--store", str(tmp_path / "store")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 1  # an exit, not a signal (an abort is -6)
+    assert out.stderr.startswith(f"memlens: cannot open a window on DISPLAY=:{free}: Qt could not start")
+    assert "QT_QPA_PLATFORM=offscreen" in out.stderr and "libxcb-cursor0" in out.stderr
+    assert out.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # no core file, and no store made
+
+
 def test_demo_command_creates_the_demo_once(tmp_path):
     store = tmp_path / "store"
     first = memlens("demo", "--store", str(store))
