@@ -82,3 +82,44 @@ def test_wrong_embedding_dimension_is_refused_without_writing(tmp_path, embedder
     assert not (tmp_path / JOURNAL_FILENAME).exists()
     assert snapshot(tmp_path) == before
     assert backend.collections()[0].dimension == 1536
+
+
+def test_an_import_the_store_refuses_half_way_is_rolled_back_at_once(tmp_path, make_service, capsys):
+    """Chroma refuses a metadata key starting with '$' (its operators' prefix), and learns of
+    it only when that batch is written: the batches before it were already in the store."""
+    import json
+
+    from memlens.core.importers.formats import apply_import, read_import
+    from memlens.core.journal import ROLLED_BACK
+    from memlens.core.record import MemoryRecord
+    from memlens.core.service import WriteFailed
+    from tests_support import run_cli
+
+    service = make_service()
+    service.add([MemoryRecord(id="keep", text="Alice likes tea")])
+    path = tmp_path / "facts.jsonl"
+    extras = {10: {"scores": [1, "high"]}, 120: {"$schema": "v1"}}  # a mixed list is fine (as JSON)
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"i{n:03d}", "text": f"imported fact {n}", "extra": extras.get(n, {})}) + "\n"
+            for n in range(150)
+        ),
+        encoding="utf-8",
+    )
+    _fmt, parsed = read_import(path)
+    assert parsed.errors == []
+    with pytest.raises(WriteFailed) as err:
+        apply_import(service, parsed, "facts.jsonl")
+    message = str(err.value)
+    assert message.startswith("Import facts.jsonl failed and was rolled back; nothing was changed.")
+    assert "The store refused memories 101-150 of 150 (from 'i100')" in message
+    assert service.store.count() == 1  # the two batches written before it are gone again
+    assert service.select() == ["keep"]
+    assert service.journal.groups(service.store.collection)[-1].state == ROLLED_BACK
+    assert service.undo().label == "Add 1 memory"  # the failed import is not an undo step
+
+    # From the command line: the same, in one line, with a non-zero exit.
+    code, out, err_text = run_cli(capsys, "import", str(path), "--store", str(tmp_path / "store"))
+    assert code == 1 and out == ""
+    assert err_text.count("\n") == 1 and "rolled back; nothing was changed" in err_text
+    assert make_service().store.count() == 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from gui_support import answer_next_dialog, click_row, column_values, type_search, wait_idle
 from memlens.core.record import Status
+from tests_support import SEED, run_cli
 
 HTML_ID = "demo-0076"
 
@@ -165,3 +167,85 @@ def test_undo_history_survives_a_restart(qtbot, open_window, tmp_path):
     second.undo_action.trigger()
     wait_idle(qtbot, second)
     assert second.page.service.status_counts()[Status.ARCHIVED] == 0
+
+
+@pytest.fixture
+def small_window(open_window, make_service, store_dir):
+    """A window on four memories (quicker to make than the demo store)."""
+    make_service().add(SEED)
+    return open_window(store_dir)
+
+
+def _press(qtbot, window, key: Qt.Key, modifiers: Qt.KeyboardModifier) -> None:
+    """A key press as the user makes it, with the table (not a text field) focused."""
+    window.activateWindow()
+    window.page.table.setFocus()
+    qtbot.keyClick(window.page.table, key, modifiers)
+
+
+def _journal_ids(window) -> list[str]:
+    applied, undone = window.service.undo_stack()
+    return [g.id for g in [*applied, *undone]]
+
+
+def test_ctrl_z_right_after_save_waits_for_the_save(qtbot, small_window):
+    window = small_window
+    page, inspector = window.page, window.page.inspector
+    click_row(qtbot, window, 3)
+    memory_id = page.selection.current
+    original = page.service.get(memory_id).text
+    page.set_status([page.model.id_at(0)], Status.FLAGGED)  # an older step on the stack
+    wait_idle(qtbot, window)
+    assert window.undo_action.text() == "&Undo Flag 1 memory"
+
+    inspector.text.setPlainText(original + " (re-checked)")
+    qtbot.mouseClick(inspector.save_button, Qt.MouseButton.LeftButton)  # re-embeds off-thread
+    assert not window.undo_action.isEnabled()  # the save is queued: nothing to undo yet
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    assert page.service.get(memory_id).text == original + " (re-checked)"  # the press undid nothing
+    assert page.service.status_counts()[Status.FLAGGED] == 1
+    assert window.undo_action.text() == "&Undo Edit text"
+    assert window.undo_stack.group_ids() == _journal_ids(window)
+
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not window.redo_action.isEnabled()  # the undo itself is a write under way
+    wait_idle(qtbot, window)
+    assert page.service.store.get([memory_id])[0].record.text == original
+    assert inspector.text.toPlainText() == original
+    assert page.service.status_counts()[Status.FLAGGED] == 1  # one step back, not two
+    assert window.redo_action.text() == "&Redo Edit text"
+
+    shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    _press(qtbot, window, Qt.Key.Key_Z, shift_ctrl)
+    wait_idle(qtbot, window)
+    assert page.service.store.get([memory_id])[0].record.text == original + " (re-checked)"
+    assert window.undo_stack.index() == window.undo_stack.count()
+    assert window.undo_stack.group_ids() == _journal_ids(window)
+
+
+def test_undo_is_refused_when_another_writer_moved_the_journal(qtbot, small_window, capsys):
+    window = small_window
+    page = window.page
+    archived, deleted = page.model.id_at(0), page.model.id_at(1)
+    page.set_status([archived], Status.ARCHIVED)
+    wait_idle(qtbot, window)
+    assert window.undo_action.text() == "&Undo Archive 1 memory"
+    store = str(page.service.store.location)
+    # Another process (the command line) writes to the same store and journal.
+    code, _out, err = run_cli(capsys, "delete", deleted, "--store", store)
+    assert code == 0, err
+
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    message = window.banner.label.text()
+    assert "the next undo in the journal is 'Delete 1 memory'" in message
+    assert "The Undo list was rebuilt from the journal." in message
+    assert page.service.store.get([archived])[0].record.status == Status.ARCHIVED  # nothing undone
+    assert window.undo_action.text() == "&Undo Delete 1 memory"  # the journal's own next step
+    assert window.undo_stack.group_ids() == _journal_ids(window)
+
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    assert page.service.store.get([deleted])[0].record.status == Status.ACTIVE
+    assert window.undo_action.text() == "&Undo Archive 1 memory"

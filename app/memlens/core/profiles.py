@@ -98,10 +98,12 @@ def _from_meta_value(name: str, value: Any) -> Any:
 
 
 def _scalar_extra(value: Any) -> Any:
-    # Chroma keeps scalars and flat lists only; anything else is kept as JSON text.
+    # Chroma keeps scalars and flat lists of one type only (it refuses [1, "a"] and []);
+    # anything else is kept as JSON text.
     if value is None or isinstance(value, str | int | float | bool):
         return value
-    if isinstance(value, list) and value and all(isinstance(v, str | int | float | bool) for v in value):
+    one_type = isinstance(value, list) and value and len({type(v) for v in value}) == 1
+    if one_type and isinstance(value[0], str | int | float | bool):
         return value
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 

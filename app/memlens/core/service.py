@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NoReturn
 
 import numpy as np
 
@@ -57,6 +58,15 @@ class DimensionMismatch(StoreError):
     pass
 
 
+class JournalMoved(StoreError):
+    """Undo or redo was asked for one step, but the journal's next step is another (another
+    window, process or plugin wrote to the same journal); nothing was changed."""
+
+
+class WriteFailed(StoreError):
+    """A change failed part way through; the message says what the store holds now."""
+
+
 @dataclass(frozen=True)
 class Change:
     """What one applied, undone or redone group did, for views to refresh."""
@@ -64,6 +74,7 @@ class Change:
     label: str
     ids: tuple[str, ...]
     kind: str  # "apply", "undo", "redo", "external"
+    group_id: str | None = None  # the journal group it applied, undid or redid
 
 
 def check_dimension(store: MemoryStore, embedder: Embedder) -> None:
@@ -528,29 +539,44 @@ class MemoryService:
     def can_redo(self) -> bool:
         return self.journal.next_undone(self.store.collection) is not None
 
-    def undo(self) -> Change | None:
+    def undo(self, expected: str | None = None) -> Change | None:
+        """Undo the last applied group; with `expected` (the group id the caller shows as
+        the next undo), refuse with `JournalMoved` if the journal's last group is another."""
         with self._write_lock:
             group = self.journal.last_applied(self.store.collection)
+            self._check_next(group, expected, "undo")
             if group is None:
                 return None
             ops = self.journal.operations(group.id)
             self._apply([(o.memory_id, o.before) for o in reversed(ops)], [(o.after, o.before) for o in ops])
             self.journal.set_state(group.id, UNDONE)
-        change = Change(group.label, tuple(o.memory_id for o in ops), "undo")
+        change = Change(group.label, tuple(o.memory_id for o in ops), "undo", group.id)
         self._notify(change)
         return change
 
-    def redo(self) -> Change | None:
+    def redo(self, expected: str | None = None) -> Change | None:
+        """Redo the earliest undone group; `expected` as for `undo`."""
         with self._write_lock:
             group = self.journal.next_undone(self.store.collection)
+            self._check_next(group, expected, "redo")
             if group is None:
                 return None
             ops = self.journal.operations(group.id)
             self._apply([(o.memory_id, o.after) for o in ops], [(o.before, o.after) for o in ops])
             self.journal.set_state(group.id, APPLIED)
-        change = Change(group.label, tuple(o.memory_id for o in ops), "redo")
+        change = Change(group.label, tuple(o.memory_id for o in ops), "redo", group.id)
         self._notify(change)
         return change
+
+    @staticmethod
+    def _check_next(group: Group | None, expected: str | None, what: str) -> None:
+        if expected is None or (group is not None and group.id == expected):
+            return
+        now = f"'{group.label}' (by {group.actor})" if group is not None else "nothing"
+        raise JournalMoved(
+            f"Nothing was changed: the next {what} in the journal is {now}, not the step shown "
+            "(another window, process or plugin changed this collection)."
+        )
 
     def undo_stack(self) -> tuple[list[Group], list[Group]]:
         """(applied groups oldest first, undone groups in redo order), for the GUI's stack."""
@@ -605,11 +631,30 @@ class MemoryService:
         large = len(ops) >= _BATCH and len(self._index) >= FREEZE_FROM
         with self._write_lock, no_gc_pauses(freeze=large) if large else nullcontext():
             gid = self.journal.begin(self.store.collection, label, ops, actor, reason)
-            self._apply([(o.memory_id, o.after) for o in ops], [(o.before, o.after) for o in ops])
+            try:
+                self._apply([(o.memory_id, o.after) for o in ops], [(o.before, o.after) for o in ops])
+            except Exception as exc:
+                self._roll_back(gid, ops, label, exc)
             self.journal.set_state(gid, APPLIED)
-        change = Change(label, tuple(o.memory_id for o in ops), "apply")
+        change = Change(label, tuple(o.memory_id for o in ops), "apply", gid)
         self._notify(change)
         return change
+
+    def _roll_back(self, gid: str, ops: list[Operation], label: str, exc: Exception) -> NoReturn:
+        """A write failed part way (an import's later batch refused by the store): put back
+        what earlier batches wrote now, rather than leave it until the next open."""
+        try:
+            self._apply([(o.memory_id, o.before) for o in reversed(ops)])
+        except Exception as again:
+            raise WriteFailed(
+                f"{label} failed ({exc}) and could not be undone at once ({again}); part of it may "
+                "be in the store. It is rolled back the next time this collection is opened."
+            ) from exc
+        self.journal.set_state(gid, ROLLED_BACK)
+        cause = str(exc)
+        raise WriteFailed(
+            f"{label} failed and was rolled back; nothing was changed. {cause[:1].upper()}{cause[1:]}"
+        ) from exc
 
     def _apply(
         self, states: Sequence[tuple[str, State]], transitions: Sequence[tuple[State, State]] = ()
@@ -631,7 +676,13 @@ class MemoryService:
                 upserts.append(s)
         for start in range(0, len(upserts), _UPSERT_BATCH):
             batch = upserts[start : start + _UPSERT_BATCH]
-            self.store.upsert([StoredMemory(s.record, s.embedding) for s in batch])
+            try:
+                self.store.upsert([StoredMemory(s.record, s.embedding) for s in batch])
+            except Exception as exc:
+                span = f"{start + 1}-{start + len(batch)} of {len(upserts)}"
+                raise StoreError(
+                    f"the store refused memories {span} (from {batch[0].record.id!r}): {exc}"
+                ) from exc
         self.store.delete(deletes)
         if not self.store.soft_delete_in_place:
             self.journal.trash_remove(collection, deletes + [s.record.id for s in upserts])

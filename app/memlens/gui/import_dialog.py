@@ -40,7 +40,7 @@ from memlens.core.importers.formats import (
     read_import,
 )
 from memlens.core.jsonl import ParseResult
-from memlens.core.service import MemoryService
+from memlens.core.service import MemoryService, WriteFailed
 from memlens.gui.workers import TaskContext, TaskSlot, Workers
 
 PREVIEW_ROWS = 200
@@ -254,7 +254,7 @@ class ImportDialog(QDialog):
         def work(ctx: TaskContext):
             try:
                 return apply_import(self.service, parsed, name, skip, progress=ctx.progress)
-            except ImportRefused as refused:
+            except (ImportRefused, WriteFailed) as refused:  # each says what the store holds
                 return refused
 
         task = self.workers.write(f"Importing {name}", work, self._imported, self._import_failed)
@@ -263,7 +263,7 @@ class ImportDialog(QDialog):
     def _imported(self, result) -> None:
         self.importing = False
         self.progress.hide()
-        if isinstance(result, ImportRefused):
+        if isinstance(result, ImportRefused | WriteFailed):
             self._set_summary(str(result), error=True)
         else:
             self.sig_applied.emit(result)

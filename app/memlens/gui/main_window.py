@@ -155,13 +155,24 @@ class MainWindow(QMainWindow):
         file.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
 
         edit = menu.addMenu("&Edit")
-        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcuts([QKeySequence.StandardKey.Undo])
-        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for a in (self.undo_action, self.redo_action):
-            self.addAction(a)
-            edit.addAction(a)
+        # Not QUndoStack's own actions: those stay enabled while a write is queued, and an
+        # undo pressed behind a save would move the stack before the save is in it.
+        self.undo_action = self._action(
+            "&Undo", lambda: self.undo_stack.undo(), QKeySequence.StandardKey.Undo
+        )
+        self.redo_action = self._action(
+            "&Redo", lambda: self.undo_stack.redo(), [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")]
+        )
+        for signal in (
+            self.undo_stack.indexChanged,
+            self.undo_stack.undoTextChanged,
+            self.undo_stack.redoTextChanged,
+            self.workers.sig_writing,
+        ):
+            signal.connect(self._update_undo_actions)
+        self._update_undo_actions()
+        edit.addAction(self.undo_action)
+        edit.addAction(self.redo_action)
         edit.addSeparator()
         self.find_action = self._action("&Find", self.focus_search, QKeySequence.StandardKey.Find)
         self.delete_action = self._status_action(
@@ -243,6 +254,16 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.store_label)
         toolbar.addWidget(QLabel("   Collection: "))
         toolbar.addWidget(self.collection_box)
+
+    def _update_undo_actions(self, *_args) -> None:
+        idle = not self.workers.writing
+        stack = self.undo_stack
+        for action, word, text, can in (
+            (self.undo_action, "&Undo", stack.undoText(), stack.canUndo()),
+            (self.redo_action, "&Redo", stack.redoText(), stack.canRedo()),
+        ):
+            action.setText(f"{word} {text}" if text else word)
+            action.setEnabled(can and idle)
 
     def _status_action(self, text: str, status: Status, shortcut, tip: str) -> QAction:
         return self._action(
@@ -427,8 +448,7 @@ class MainWindow(QMainWindow):
         self.store_label.setText(backend.location)
         self._start_following(service, on=not backend.is_local)
         self._fill_collections(backend, service.store.collection, listed[0] if listed else None)
-        applied, undone = service.undo_stack()
-        self.undo_stack.rebuild([g.label for g in applied], [g.label for g in undone])
+        self.undo_stack.rebuild(*service.undo_stack())
         self.setWindowTitle(f"MemLens — {service.store.collection} ({Path(backend.location).name})")
         self.banner.hide()
         self._remember(backend.location)
@@ -490,20 +510,20 @@ class MainWindow(QMainWindow):
     # -- undo ------------------------------------------------------------------
     def _on_applied(self, change: Change) -> None:
         if change.ids:
-            self.undo_stack.record(change.label)
+            self.undo_stack.record(change.label, change.group_id)
 
-    def _undo_redo(self, what: str) -> None:
+    def _undo_redo(self, what: str, group_id: str | None) -> None:
+        """The stack moved (Ctrl+Z, Ctrl+Shift+Z): have the service undo or redo that group."""
         service = self.service
         if service is None:
             return
 
         def failed(message: str) -> None:
-            self.show_error(message)
-            applied, undone = service.undo_stack()  # put the stack back in step with the journal
-            self.undo_stack.rebuild([g.label for g in applied], [g.label for g in undone])
+            self.undo_stack.rebuild(*service.undo_stack())  # back in step with the journal
+            self.show_error(f"{message}\nThe Undo list was rebuilt from the journal.")
 
         fn = service.undo if what == "undo" else service.redo
-        self.workers.write(what.capitalize(), lambda ctx: fn(), None, failed)
+        self.workers.write(what.capitalize(), lambda ctx: fn(group_id), None, failed)
 
     # -- closing ---------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:

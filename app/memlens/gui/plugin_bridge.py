@@ -150,7 +150,7 @@ class WindowPlugins(QObject):
         service = self.host.service
         if service is not None and self.page is not None and service is self.page.service:
             applied, undone = service.undo_stack()
-            self.window.undo_stack.rebuild([g.label for g in applied], [g.label for g in undone])
+            self.window.undo_stack.rebuild(applied, undone)
 
     def _select_memory(self, memory_id: str) -> None:
         if self.page is not None:

@@ -95,6 +95,7 @@ class Workers(QObject):
     sig_busy = Signal(str, int, int)  # label, done, total (total 0: indeterminate)
     sig_idle = Signal()
     sig_error = Signal(str)
+    sig_writing = Signal(bool)  # True when a write is queued, False when the last one is done
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -103,6 +104,7 @@ class Workers(QObject):
         self._writes = QThreadPool(self)
         self._writes.setMaxThreadCount(1)
         self._running: list[Task] = []
+        self._writes_pending = 0
 
     def _start(
         self,
@@ -115,6 +117,11 @@ class Workers(QObject):
     ) -> Task:
         task = Task(label)
         self._running.append(task)
+        if pool is self._writes:  # counted before it starts: a quick write cannot slip past
+            self._writes_pending += 1
+            task.sig_finished.connect(self._write_finished)
+            if self._writes_pending == 1:
+                self.sig_writing.emit(True)
         if on_partial:
             task.sig_partial.connect(on_partial)
         if on_done:
@@ -134,6 +141,16 @@ class Workers(QObject):
             self.sig_busy.emit(last.label, 0, 0)
         else:
             self.sig_idle.emit()
+
+    def _write_finished(self) -> None:
+        self._writes_pending -= 1
+        if not self._writes_pending:
+            self.sig_writing.emit(False)
+
+    @property
+    def writing(self) -> bool:
+        """A write is queued or running (undo and redo wait for it)."""
+        return self._writes_pending > 0
 
     def read(self, label, fn, on_done=None, on_error=None, on_partial=None) -> Task:
         return self._start(self._reads, label, fn, on_done, on_error, on_partial)
