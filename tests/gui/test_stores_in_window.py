@@ -8,8 +8,9 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
-from gui_support import click_row, column_values, wait_idle
+from gui_support import answer_next_dialog, click_row, column_values, wait_idle
 from memlens.core.record import MemoryRecord
 from memlens.gui.memory_table import PAGE
 
@@ -98,3 +99,52 @@ def test_recent_stores_are_remembered(qtbot, open_window, tmp_path):
     entries = [a.text() for a in window.recent_menu.actions()]
     assert entries == [str((tmp_path / "store").absolute())]
     assert window.page.model.index(0, 1).data(Qt.ItemDataRole.DisplayRole)
+
+
+def _recent_entries(window) -> list[str]:
+    window._fill_recent()
+    return [a.text() for a in window.recent_menu.actions()]
+
+
+def _open_recent(qtbot, window, location: str) -> None:
+    window._fill_recent()
+    [entry] = [a for a in window.recent_menu.actions() if a.text() == location]
+    entry.trigger()
+    wait_idle(qtbot, window)
+
+
+def test_open_recent_keeps_order_without_repeats_and_never_makes_a_store(
+    qtbot, open_window, make_service, tmp_path
+):
+    import shutil
+
+    from memlens.gui.main_window import MAX_RECENT
+
+    folders = [tmp_path / name for name in ("first", "second", "third")]
+    for n, folder in enumerate(folders):
+        make_service(path=folder).add([MemoryRecord(id=f"m{n}", text=f"memory in {folder.name}")])
+    window = open_window(folders[0])
+    for folder in folders[1:]:
+        window.open_store(folder)
+        wait_idle(qtbot, window)
+    first, second, third = (str(f.absolute()) for f in folders)
+    assert _recent_entries(window) == [third, second, first]  # the latest first
+
+    _open_recent(qtbot, window, first)
+    assert column_values(window.page, "Memory") == ["memory in first"]
+    assert _recent_entries(window) == [first, third, second]  # moved up, not listed twice
+
+    for n in range(MAX_RECENT):  # more stores than the list holds: the oldest drop off
+        window._remember(str(tmp_path / f"more-{n}"))
+    assert len(_recent_entries(window)) == MAX_RECENT
+    assert first not in _recent_entries(window)
+
+    window._set_recent([second, first])
+    shutil.rmtree(folders[0])
+    answer_next_dialog(qtbot, QMessageBox.StandardButton.Yes)  # "Remove it from Open Recent?"
+    _open_recent(qtbot, window, first)
+    assert not folders[0].exists()  # no empty store made in its place
+    assert "no longer exists" in window.statusBar().currentMessage()
+    assert _recent_entries(window) == [second]
+    assert column_values(window.page, "Memory") == ["memory in first"]  # the open store stays
+

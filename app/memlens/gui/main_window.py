@@ -378,15 +378,18 @@ class MainWindow(QMainWindow):
         if on:
             self.live.start()
 
-    def open_store(self, path: str | Path, collection: str | None = None, demo: bool = False) -> None:
-        """Open a store folder and one of its collections, in the background."""
+    def open_store(
+        self, path: str | Path, collection: str | None = None, demo: bool = False, create: bool | None = None
+    ) -> None:
+        """Open a store folder and one of its collections, in the background. A folder that
+        does not exist is made a new store unless `create` is False (Open Recent)."""
         path = Path(path).expanduser()
         embedder = self.embedder
+        if create is None:
+            create = demo or not path.exists() or path == default_store_dir()
 
         def work(ctx: TaskContext):
-            backend = ChromaBackend.open_path(
-                path, create=demo or not path.exists() or path == default_store_dir()
-            )
+            backend = ChromaBackend.open_path(path, create=create)
             if demo:
                 service = ensure_demo_store(backend, embedder, ctx.progress)
             else:
@@ -493,19 +496,44 @@ class MainWindow(QMainWindow):
         if name and self.service and name != self.service.store.collection:
             self._reopen(name)
 
+    def recent_stores(self) -> list[str]:
+        """Stores opened before, the latest first (folders and server addresses)."""
+        value = self.settings.value("recent_stores") or []
+        return [value] if isinstance(value, str) else list(value)  # QSettings keeps one as a str
+
+    def _set_recent(self, locations: list[str]) -> None:
+        self.settings.setValue("recent_stores", list(dict.fromkeys(locations))[:MAX_RECENT])
+
     def _remember(self, location: str) -> None:
-        recent = [p for p in (self.settings.value("recent_stores") or []) if p != location]
-        self.settings.setValue("recent_stores", [location, *recent][:MAX_RECENT])
+        self._set_recent([location, *self.recent_stores()])
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
-        for location in self.settings.value("recent_stores") or []:
+        for location in self.recent_stores():
             if is_server_location(location):  # the token is never remembered: ask again
                 self.recent_menu.addAction(location, lambda loc=location: self.choose_server(loc))
             else:
-                self.recent_menu.addAction(location, lambda loc=location: self.open_store(loc))
+                self.recent_menu.addAction(location, lambda loc=location: self.open_recent(loc))
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def open_recent(self, location: str) -> None:
+        """Open a folder from Open Recent; one that is gone is never made anew (that would
+        show an empty store as if it were the old one): offer to drop it from the list."""
+        if not Path(location).exists():
+            answer = QMessageBox.question(
+                self,
+                "Store not found",
+                f"The store folder {location} no longer exists (moved or deleted).\n\n"
+                "Remove it from Open Recent?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.Yes,
+            )
+            if answer == QMessageBox.StandardButton.Yes:
+                self._set_recent([p for p in self.recent_stores() if p != location])
+            self.statusBar().showMessage(f"{location} no longer exists", 10000)
+            return
+        self.open_store(location, create=False)
 
     # -- undo ------------------------------------------------------------------
     def _on_applied(self, change: Change) -> None:
