@@ -18,7 +18,6 @@ from memlens.core.timeline import as_of
 from memlens.gui.timeline_view import TimelineView
 
 MAYA = "demo-0041"  # "Bob's daughter Maya is 7 years old."
-LOCOMO = "/work/shared/data/locomo/locomo10.json"
 
 
 def ink(image: QImage) -> float:
@@ -215,7 +214,7 @@ def test_stale_and_retrievals_are_drawn_apart(qtbot, view, demo_window):
     assert {"superseded", "open conflict", "retrieval", "edit", "merge", "delete", "restore"} <= legend
 
 
-def test_renders_the_demo(qtbot, view, demo_window):
+def test_renders_the_demo(qtbot, view, demo_window, tmp_path):
     service = demo_window.page.service
     ids = service.select()
     service.edit(ids[10], text="Alice now runs 10 km on Sundays.")
@@ -227,14 +226,14 @@ def test_renders_the_demo(qtbot, view, demo_window):
     qtbot.wait(100)
     image = view.grab().toImage()
     assert ink(image) > 0.02
-    image.save("/tmp/timeline-demo.png")
+    assert image.save(str(tmp_path / "timeline-demo.png"))
 
 
-def test_renders_a_locomo_conversation_on_its_real_dates(qtbot, make_service, tmp_path):
+def test_renders_a_locomo_conversation_on_its_real_dates(qtbot, make_service, tmp_path, shared_data):
     from memlens.core.importers.locomo import read_locomo
     from memlens.gui.selection import SelectionModel
 
-    result = read_locomo(LOCOMO, {"conv-26"})
+    result = read_locomo(shared_data / "locomo" / "locomo10.json", {"conv-26"})
     service = make_service("locomo", tmp_path / "locomo")
     service.add(result.records)
     view = TimelineView(service, SelectionModel())
@@ -251,4 +250,4 @@ def test_renders_a_locomo_conversation_on_its_real_dates(qtbot, make_service, tm
     assert datetime.fromtimestamp(view.box.viewRange()[0][0], UTC) < first < datetime(2023, 6, 1, tzinfo=UTC)
     image = view.grab().toImage()
     assert ink(image) > 0.02
-    image.save("/tmp/timeline-locomo.png")
+    assert image.save(str(tmp_path / "timeline-locomo.png"))

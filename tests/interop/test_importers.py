@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -264,3 +264,90 @@ def test_json_with_lines_reads_what_json_reads(shared_data):
     first_turn = conv["session_1"][0]
     opening = text.rfind("{", 0, text.index('"dia_id": "D1:1"'))  # where the turn's object opens
     assert doc.line(first_turn) == text[:opening].count("\n") + 1
+
+
+LOCOMO = "locomo/locomo10.json"
+
+
+def test_locomo_observations_become_memories_with_their_turns(shared_data):
+    fmt, parsed = read_import(
+        shared_data / LOCOMO, options=ImportOptions(frozenset({"conv-26", "conv-30", "conv-48"}))
+    )
+    assert fmt == "locomo" and parsed.errors == []
+    raw = {s["sample_id"]: s for s in json.loads((shared_data / LOCOMO).read_text(encoding="utf-8"))}
+    conv = raw["conv-26"]["conversation"]
+    turns = {t["dia_id"]: t for k, v in conv.items() if re.fullmatch(r"session_\d+", k) for t in v}
+    facts = [
+        (int(key.split("_")[1]), speaker, fact, evidence)
+        for key, by_speaker in raw["conv-26"]["observation"].items()
+        for speaker, items in by_speaker.items()
+        for fact, evidence in items
+    ]
+    mine = [r for r in parsed.records if r.id.startswith("conv-26:")]
+    assert len(mine) == len(facts) == 184
+    by_text = {r.text: r for r in mine}
+    for session, speaker, fact, evidence in facts:
+        record = by_text[fact]
+        assert (record.user_id, record.kind, record.session_id) == (
+            speaker,
+            "episodic",
+            f"conv-26-session-{session}",
+        )
+        assert record.source["turns"] == [
+            {"role": turns[evidence]["speaker"], "text": turns[evidence]["text"], "message_id": evidence}
+        ]
+        start = datetime.strptime(conv[f"session_{session}_date_time"], "%I:%M %p on %d %B, %Y")
+        assert start.replace(tzinfo=UTC) <= record.created_at < start.replace(tzinfo=UTC) + timedelta(hours=2)
+    first = by_text[
+        "Caroline attended an LGBTQ support group recently and found the transgender stories inspiring."
+    ]
+    assert first.created_at == datetime(2023, 5, 8, 13, 57, 30, tzinfo=UTC)  # 1:56 pm, third turn
+    assert first.source["participants"] == ["Caroline", "Melanie"]
+
+    # Evidence as a list (conv-30), and as several ids in one string (conv-48's "D22:21, D22:23").
+    [listed] = [r for r in parsed.records if r.id.startswith("conv-30:") and len(r.source["evidence"]) > 1]
+    assert listed.source["evidence"] == ["D15:3", "D15:5"]
+    joined = [r for r in parsed.records if r.id.startswith("conv-48:s22:") and len(r.source["evidence"]) > 1]
+    assert sorted(r.source["evidence"] for r in joined) == [["D22:10", "D22:12"], ["D22:21", "D22:23"]]
+    for r in (listed, *joined):
+        assert [t["message_id"] for t in r.source["turns"]] == r.source["evidence"]
+        assert all(t["text"] for t in r.source["turns"])
+
+
+def test_locomo_problems_have_their_lines(tmp_path):
+    sample = {
+        "sample_id": "mini",
+        "conversation": {
+            "speaker_a": "Ann",
+            "speaker_b": "Ben",
+            "session_1_date_time": "9:00 am on 2 June, 2024",
+            "session_1": [
+                {"speaker": "Ann", "dia_id": "D1:1", "text": "I adopted a dog."},
+                {"speaker": "Ben", "dia_id": "D1:2", "text": "What is its name?"},
+            ],
+            "session_2_date_time": "sometime",
+            "session_2": [],
+        },
+        "observation": {
+            "session_1_observation": {
+                "Ann": [["Ann adopted a dog.", "D1:1"], ["Ann's dog is called Rex.", "D1:1; D1:9"], "oops"]
+            },
+            "session_2_observation": {"Ben": [["Ben likes cats.", "D2:1"]]},
+        },
+    }
+    path = tmp_path / "mini-locomo.json"
+    path.write_text(json.dumps([sample], indent=2), encoding="utf-8")
+    lines = path.read_text(encoding="utf-8").splitlines()
+
+    def line_of(text: str) -> int:
+        return next(n for n, line in enumerate(lines, 1) if text in line)
+
+    _fmt, parsed = read_import(path, "locomo")
+    assert [r.text for r in parsed.records] == ["Ann adopted a dog."]
+    second_session, ann = line_of("session_2_observation"), line_of('"Ann": [')
+    assert [str(e) for e in parsed.errors] == [
+        # a fact's line is where its [fact, evidence] opens; a bare string has none: its list's
+        f"line {line_of('Rex') - 1}: mini session 1 Ann #2: evidence ['D1:9'] names no turn",
+        f"line {ann}: mini session 1 Ann #3: not [fact, evidence turn id(s)]",
+        f"line {second_session}: mini session 2: no readable date; its observations were skipped",
+    ]
