@@ -22,7 +22,9 @@ def chroma_server(tmp_path_factory):
     server.stop()
 
 
-def _admin(server: ChromaServer):
+@pytest.fixture(scope="session")
+def chroma_admin(chroma_server):
+    """chromadb's AdminClient on the test server: tenants and databases (tests only)."""
     import chromadb
     from chromadb.config import Settings
 
@@ -31,18 +33,18 @@ def _admin(server: ChromaServer):
             anonymized_telemetry=False,
             chroma_api_impl="chromadb.api.fastapi.FastAPI",
             chroma_server_host="127.0.0.1",
-            chroma_server_http_port=server.port,
+            chroma_server_http_port=chroma_server.port,
         )
     )
 
 
 @pytest.fixture
-def server_spec(chroma_server):
+def server_spec(chroma_server, chroma_admin):
     """A database of its own on the shared server, so tests never see each other's data."""
     from memlens.core.server_spec import DEFAULT_TENANT, ServerSpec
 
     name = f"t{uuid.uuid4().hex[:12]}"
-    _admin(chroma_server).create_database(name, tenant=DEFAULT_TENANT)
+    chroma_admin.create_database(name, tenant=DEFAULT_TENANT)
     return ServerSpec.parse(chroma_server.url, database=name)
 
 

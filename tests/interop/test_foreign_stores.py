@@ -36,10 +36,13 @@ def test_mem0_reads_back_memlens_edits_and_deletes(mem0_memory, make_service):
     tea = mem0_memory.add("Alice likes green tea", user_id="alice", infer=False, metadata={"topic": "drinks"})
     city = mem0_memory.add("Alice lives in Paris", user_id="alice", infer=False)
     tea_id, city_id = tea["results"][0]["id"], city["results"][0]["id"]
+    # Mem0 keeps a keyword-search form of the text (lemmas with spaCy, the text without it).
+    assert mem0_memory.vector_store.get(tea_id).payload["text_lemmatized"] == "Alice likes green tea"
 
     service = make_service(path=mem0_memory.store_path)
     service.edit(tea_id, text="Alice likes oolong tea", reason="she corrected it")
     service.delete([city_id])
+    assert mem0_memory.vector_store.get(tea_id).payload["text_lemmatized"] == "Alice likes oolong tea"
 
     got = {m["id"]: m for m in mem0_memory.get_all(filters={"user_id": "alice"})["results"]}
     assert set(got) == {tea_id}
@@ -51,13 +54,19 @@ def test_mem0_reads_back_memlens_edits_and_deletes(mem0_memory, make_service):
     assert got[tea_id]["updated_at"] > got[tea_id]["created_at"]
     hits = mem0_memory.search("which tea does she drink", filters={"user_id": "alice"})["results"]
     assert hits[0]["memory"] == "Alice likes oolong tea"
-    events = [(h["event"], h["new_memory"]) for h in mem0_memory.history(tea_id)]
-    assert events == [("ADD", "Alice likes green tea"), ("UPDATE", "Alice likes oolong tea")]
+    events = [(h["event"], h["new_memory"], h["actor_id"]) for h in mem0_memory.history(tea_id)]
+    assert events == [("ADD", "Alice likes green tea", None), ("UPDATE", "Alice likes oolong tea", "memlens")]
 
     # Deleted from Mem0's view, but still in MemLens' trash and restorable.
     assert service.get(city_id).status == Status.DELETED
     service.restore([city_id])
     assert city_id in {m["id"] for m in mem0_memory.get_all(filters={"user_id": "alice"})["results"]}
+    assert [(h["event"], h["actor_id"]) for h in mem0_memory.history(city_id)] == [
+        ("ADD", None),
+        ("DELETE", "memlens"),
+        ("ADD", "memlens"),  # back in Mem0's view: Mem0's history says so
+    ]
+    assert mem0_memory.history(city_id)[-1]["new_memory"] == "Alice lives in Paris"
 
 
 def test_langchain_store_is_detected_and_edits_read_back(langchain_store, make_service):

@@ -167,3 +167,56 @@ def test_token_is_used_but_never_remembered(qtbot, tmp_path, embedder, chroma_se
         window.live.stop()
         window.workers.wait()
         gate.stop()
+
+
+def test_keep_editing_keeps_the_draft_on_top_of_their_version(qtbot, live_window):
+    window, agent, paris, _cat = live_window
+    inspector = window.page.inspector
+    window.follow_action.trigger()  # the agent's change is found by the save itself
+    _edit_text(qtbot, window, paris, "Alice lives in Paris, 5th floor")
+    agent.send(op="update", id=paris, text="Alice lives in Rome")
+
+    seen: list = []
+    _choose_in_conflict_dialog("keep_editing", seen)
+    qtbot.mouseClick(inspector.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(seen), timeout=30000)
+    wait_idle(qtbot, window)
+    assert seen[0]["theirs"] == "Alice lives in Rome"
+    assert inspector.text.toPlainText() == "Alice lives in Paris, 5th floor"  # still the user's
+    assert inspector.dirty and inspector.save_button.isEnabled()
+    assert not inspector.conflict_notice.isVisible()  # their version is now the base
+    mem0 = {m["id"]: m["memory"] for m in agent.send(op="get_all")["results"]}
+    assert mem0[paris] == "Alice lives in Rome"  # nothing saved yet
+    assert window.undo_action.text() == "&Undo"
+
+    # Saving now writes the draft over the version the user has seen, without asking again.
+    qtbot.mouseClick(inspector.save_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window)
+    assert len(seen) == 1
+    mem0 = {m["id"]: m["memory"] for m in agent.send(op="get_all")["results"]}
+    assert mem0[paris] == "Alice lives in Paris, 5th floor"
+    assert [e.label for e in window.service.history(paris)] == ["Edit text"]
+    assert window.undo_action.text() == "&Undo Edit text"
+
+
+def test_a_memory_deleted_by_the_agent_while_edited_is_not_saved(qtbot, live_window):
+    from PySide6.QtWidgets import QMessageBox
+
+    from gui_support import answer_next_dialog
+
+    window, agent, paris, _cat = live_window
+    inspector = window.page.inspector
+    window.follow_action.trigger()
+    _edit_text(qtbot, window, paris, "Alice lives in Paris, near the river")
+    agent.send(op="delete", id=paris)
+
+    answer_next_dialog(qtbot, QMessageBox.StandardButton.Ok)  # "Deleted by someone else"
+    qtbot.mouseClick(inspector.save_button, Qt.MouseButton.LeftButton)  # the store refuses it
+    qtbot.waitUntil(lambda: inspector.conflict_notice.isVisible(), timeout=30000)
+    wait_idle(qtbot, window)
+    assert "Someone else deleted this memory" in inspector.conflict_label.text()
+    assert not inspector.compare_button.isVisible()  # nothing of theirs to compare with
+    assert inspector.text.toPlainText() == "Alice lives in Paris, near the river"  # kept to copy
+    assert paris not in {m["id"] for m in agent.send(op="get_all")["results"]}  # not brought back
+    assert window.service.get(paris) is None
+    assert window.undo_action.text() == "&Undo"

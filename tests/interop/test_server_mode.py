@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,46 @@ def test_token_comes_from_the_environment(monkeypatch):
     ]:
         with pytest.raises(ValueError, match=why):
             ServerSpec.parse(bad)
+
+
+def test_a_tenant_of_its_own_on_the_server(chroma_server, chroma_admin, embedder, capsys):
+    import uuid
+
+    from tests_support import run_cli
+
+    tenant = f"acme-{uuid.uuid4().hex[:8]}"
+    admin = chroma_admin
+    admin.create_tenant(tenant)
+    admin.create_database("prod", tenant=tenant)
+    spec = ServerSpec.parse(f"{chroma_server.url}/{tenant}/prod")
+    assert (spec.tenant, spec.database) == (tenant, "prod")
+
+    backend = ChromaBackend.connect(spec)
+    assert backend.location == f"{chroma_server.url}/{tenant}/prod"
+    service = open_service(backend, embedder, "team-memories")
+    service.load()
+    service.add(_records()[:2])
+    service.edit("m2", text="Alice lives in Lyon")
+
+    # The same name elsewhere on the server is another collection: the default tenant's
+    # database of that name does not see it.
+    admin.create_database("prod")
+    default = ChromaBackend.connect(ServerSpec.parse(chroma_server.url, database="prod"))
+    assert "team-memories" not in [c.name for c in default.collections()]
+    assert journal_path(default) != journal_path(backend)
+
+    # The command line reaches the tenant with --tenant / --database, and sees the edit.
+    code, out, err = run_cli(
+        capsys, "stats", "--server", chroma_server.url, "--tenant", tenant, "--database", "prod"
+    )
+    assert code == 0, err
+    assert f"Store: {chroma_server.url}/{tenant}/prod" in out
+    assert re.search(r"^team-memories\s+2\s", out, re.M)
+    again = open_service(ChromaBackend.connect(spec), embedder, "team-memories")
+    again.load()
+    assert again.get("m2").text == "Alice lives in Lyon"
+    assert again.undo().label == "Edit text"  # the tenant's store keeps its own local journal
+    assert service.store.get(["m2"])[0].record.text == "Alice lives in Paris"
+
+    with pytest.raises(StoreError, match=f"has no tenant '{tenant}' with database 'staging'"):
+        ChromaBackend.connect(ServerSpec.parse(f"{chroma_server.url}/{tenant}/staging"))
