@@ -77,7 +77,7 @@ def naive_scene(positions: np.ndarray, edges: np.ndarray):
 def run_size(n: int, app, repeat: int, spring_limit: int = SPRING_LIMIT) -> dict:
     from memlens.core.chroma_store import ChromaBackend
     from memlens.core.embedder import SentenceTransformerEmbedder
-    from memlens.core.graph import GraphOptions, build_graph, community_labels
+    from memlens.core.graph import GraphOptions, build_graph, community_labels, update_graph
     from memlens.core.graph_scene import GraphScene
     from memlens.core.layout import force_positions, semantic_positions
     from memlens.core.workspace import open_service
@@ -92,6 +92,11 @@ def run_size(n: int, app, repeat: int, spring_limit: int = SPRING_LIMIT) -> dict
     row["build_s"], mg = timed(lambda: build_graph(records, service.store, GraphOptions()))
     row["edges"] = int(sum(len(v) for v in mg.edges.values()))
     ids = [r.id for r in records]
+    # An edit: the graph made from the last one, asking the index about one memory (and those
+    # near it) again, as the window does after a save. The store itself is left as it is.
+    row["edit_update_s"], _ = timed(
+        lambda: update_graph(mg, records, service.store, GraphOptions(), {ids[n // 2]}), repeat
+    )
     row["embeddings_s"], vectors = timed(
         lambda: np.concatenate([service.store.embeddings(ids[i : i + 5000]) for i in range(0, n, 5000)])
     )
@@ -184,6 +189,7 @@ COLUMNS = [
     ("edges", "edges", "{:,}"),
     ("load_s", "load s", "{:.2f}"),
     ("build_s", "graph build s", "{:.2f}"),
+    ("edit_update_s", "edit update s", "{:.2f}"),
     ("map_layout_s", "map layout s", "{:.2f}"),
     ("graph_layout_s", "graph layout s", "{:.2f}"),
     ("nx_spring_layout_s", "nx spring s", "{:.2f}"),

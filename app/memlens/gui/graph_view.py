@@ -106,6 +106,17 @@ class _SelectBox(pg.ViewBox):
         super().mouseDragEvent(ev, axis)
 
 
+class _Legend(pg.LegendItem):
+    """A legend at a fixed place in its column. Not anchored: an anchor follows its parent's
+    geometry, and at exit that signal reached the already deleted column."""
+
+    MARGIN = 4
+
+    def updateSize(self) -> None:
+        super().updateSize()  # which moves it to (0, 0)
+        self.setPos(self.MARGIN, self.MARGIN)
+
+
 class GraphView(QWidget):
     """Draws a GraphScene; reads and writes the shared selection."""
 
@@ -163,7 +174,7 @@ class GraphView(QWidget):
         # a label, and exports (which render the plot item) still show it.
         self._legend_slot = pg.GraphicsWidget()
         self.plot.getPlotItem().layout.addItem(self._legend_slot, 2, 3)
-        self.legend = pg.LegendItem(offset=(4, 4), labelTextColor="#111827", brush=pg.mkBrush("#ffffff"))
+        self.legend = _Legend(labelTextColor="#111827", brush=pg.mkBrush("#ffffff"))
         self.legend.setParentItem(self._legend_slot)
         self._edges_timer = QTimer(self, singleShot=True, interval=0)
         self._edges_timer.timeout.connect(self._redraw_edges)
