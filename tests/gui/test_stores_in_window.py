@@ -81,6 +81,10 @@ def test_lazy_paging_and_a_ten_megabyte_memory(qtbot, open_window, make_service,
     row = page.model.row_of("big")
     assert len(page.model.index(row, 1).data()) <= 241  # a preview, not 10 MB in a cell
     assert page.inspector.text.toPlainText() == big
+    # Its history (added with the rest): the diff shows the first 64 KB, and says so.
+    diff = page.inspector.diff.toPlainText()
+    assert diff.startswith("(long change, 0 KB before and 10.0 MB after: only its first 64 KB")
+    assert 64 * 1024 < len(diff) < 70 * 1024
 
 
 def test_wrong_dimension_is_refused_in_the_window(qtbot, open_window, tmp_path):
@@ -148,3 +152,83 @@ def test_open_recent_keeps_order_without_repeats_and_never_makes_a_store(
     assert _recent_entries(window) == [second]
     assert column_values(window.page, "Memory") == ["memory in first"]  # the open store stays
 
+
+def _history_labels(inspector) -> list[str]:
+    return [inspector.history.item(i).text() for i in range(inspector.history.count())]
+
+
+def test_mem0_history_and_the_journal_in_time_order_without_repeats(
+    qtbot, open_window, make_service, mem0_memory
+):
+    import re
+
+    tea_id = mem0_memory.add("Alice likes green tea", user_id="alice", infer=False)["results"][0]["id"]
+    mem0_memory.update(tea_id, "Alice likes oolong tea")
+    make_service(path=mem0_memory.store_path).edit(tea_id, text="Alice likes jasmine tea")
+    mem0_memory.update(tea_id, "Alice likes black tea")
+    assert [h["event"] for h in mem0_memory.history(tea_id)] == ["ADD", "UPDATE", "UPDATE", "UPDATE"]
+
+    window = open_window(mem0_memory.store_path)
+    window.page.selection.set([tea_id])
+    inspector = window.page.inspector
+    labels = _history_labels(inspector)
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
+    assert [re.sub(f"^{stamp}  ", "", label) for label in labels] == [
+        "Mem0 ADD  by mem0",
+        "Mem0 UPDATE  by mem0",
+        "Edit text  by user",  # MemLens' own row in history.db is this entry: shown once
+        "Mem0 UPDATE  by mem0",
+    ]
+    times = [re.match(stamp, label).group() for label in labels]
+    assert times == sorted(times)  # one zone, one format: read in order, they are in time order
+    inspector.history.setCurrentRow(2)
+    assert "-Alice likes oolong tea" in inspector.diff.toPlainText()
+    assert "+Alice likes jasmine tea" in inspector.diff.toPlainText()
+
+
+def test_langchain_store_shows_texts_and_invents_no_owner_or_time(qtbot, open_window, langchain_store):
+    ids = langchain_store.add_texts(
+        ["Bob is allergic to peanuts", "Bob works at ACME"],
+        metadatas=[{"source": "chat", "user": "bob"}, {"source": "email"}],
+    )
+    window = open_window(langchain_store.store_path)
+    page, inspector = window.page, window.page.inspector
+    assert window.collection_box.currentText().startswith("langchain  (2, langchain)")
+    assert sorted(column_values(page, "Memory")) == ["Bob is allergic to peanuts", "Bob works at ACME"]
+    # LangChain keeps caller metadata only: no owner, no time, and MemLens makes none up.
+    assert column_values(page, "User") == ["", ""]
+    assert column_values(page, "Created") == ["", ""]
+
+    page.selection.set([ids[0]])
+    shown = {
+        inspector.metadata.item(r, 0).text(): inspector.metadata.item(r, 1).text()
+        for r in range(inspector.metadata.rowCount())
+    }
+    assert shown["extra · user"] == "bob" and shown["extra · source"] == "chat"
+    assert shown["store profile"] == "langchain"
+    assert inspector.times.text() == "created  · updated "
+
+    inspector.user.setFocus()
+    qtbot.keyClicks(inspector.user, "bob")
+    qtbot.mouseClick(inspector.save_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window)
+    assert column_values(page, "User")[page.model.row_of(ids[0])] == "bob"
+    [doc] = langchain_store.get_by_ids([ids[0]])
+    assert doc.metadata == {"source": "chat", "user": "bob", "memlens_user_id": "bob"}
+
+
+def test_table_and_inspector_show_times_in_one_zone(qtbot, open_window, make_service, store_dir):
+    from datetime import timedelta, timezone
+
+    pacific = timezone(timedelta(hours=-8))
+    make_service().add(
+        [MemoryRecord(id="m1", text="Lunch with Zoe", created_at=datetime(2026, 3, 1, 9, 30, tzinfo=pacific))]
+    )
+    window = open_window(store_dir)
+    page = window.page
+    assert column_values(page, "Created") == ["2026-03-01 17:30"]
+    assert page.model.headerData(0, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole) == (
+        "Times are shown in UTC"
+    )
+    page.selection.set(["m1"])
+    assert page.inspector.times.text().startswith("created 2026-03-01 17:30:00 UTC")

@@ -14,6 +14,7 @@ from pathlib import Path
 from memlens.core.record import format_time, utc_now
 
 FILENAME = "history.db"
+ACTOR = "memlens"  # actor_id of the rows MemLens appends; its journal holds the same changes
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Mem0History:
                     created_at,
                     format_time(utc_now()),
                     1 if event == "DELETE" else 0,
-                    "memlens",
+                    ACTOR,
                     None,
                 ),
             )

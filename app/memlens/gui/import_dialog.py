@@ -41,6 +41,7 @@ from memlens.core.importers.formats import (
 )
 from memlens.core.jsonl import ParseResult
 from memlens.core.service import MemoryService, WriteFailed
+from memlens.gui.times import utc_minute
 from memlens.gui.workers import TaskContext, TaskSlot, Workers
 
 PREVIEW_ROWS = 200
@@ -105,7 +106,7 @@ class ImportDialog(QDialog):
         self.errors.verticalHeader().setVisible(False)
         self.errors.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.preview = QTableWidget(0, 4)
-        self.preview.setHorizontalHeaderLabels(["Text", "Owner", "Session", "Time"])
+        self.preview.setHorizontalHeaderLabels(["Text", "Owner", "Session", "Time (UTC)"])
         self.preview.verticalHeader().setVisible(False)
         self.preview.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.tabs = QTabWidget()
@@ -209,7 +210,7 @@ class ImportDialog(QDialog):
         shown = parsed.records[:PREVIEW_ROWS]
         self.preview.setRowCount(len(shown))
         for row, r in enumerate(shown):
-            when = r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else ""
+            when = utc_minute(r.created_at)
             for col, value in enumerate((r.text, r.owner, r.session_id or "", when)):
                 self.preview.setItem(row, col, _item(value))
         self.preview.resizeColumnToContents(1)

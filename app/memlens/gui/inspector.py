@@ -6,9 +6,7 @@ interpret HTML, so a memory holding markup shows its tags.
 
 from __future__ import annotations
 
-import difflib
 import json
-from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QKeySequence, QTextCharFormat
@@ -35,21 +33,17 @@ from PySide6.QtWidgets import (
 )
 
 from memlens.core.journal import HistoryEntry
+from memlens.core.mem0_history import ACTOR as MEMLENS_IN_MEM0
+from memlens.core.mem0_history import Mem0Event
 from memlens.core.record import KINDS, MemoryRecord, Status
 from memlens.core.service import MemoryService
+from memlens.core.text_diff import diff_lines
 from memlens.core.watch import EditConflict, same_stored
 from memlens.gui.conflict_dialog import KEEP_EDITING, KEEP_MINE, TAKE_THEIRS, ConflictDialog
 from memlens.gui.selection import SelectionModel
+from memlens.gui.times import as_utc, utc_text
 
 EDITABLE = ("kind", "user_id", "agent_id", "session_id", "tags", "importance")
-
-
-def _fmt_time(value: datetime | float | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float | int):
-        value = datetime.fromtimestamp(value, UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _plain_item(text: str) -> QTableWidgetItem:
@@ -63,17 +57,39 @@ def _write_diff(edit: QPlainTextEdit, old: str, new: str) -> None:
     edit.clear()
     cursor = edit.textCursor()
     colours = {"+": QColor("#166534"), "-": QColor("#991b1b"), "@": QColor("#1d4ed8")}
-    lines = list(
-        difflib.unified_diff(old.splitlines(), new.splitlines(), "before", "after", lineterm="", n=2)
-    )
-    if not lines:
-        lines = ["(text unchanged)"]
-    for line in lines:
+    for line in diff_lines(old, new):
         fmt = QTextCharFormat()
         colour = colours.get(line[:1])
         if colour is not None and not line.startswith(("+++", "---")):
             fmt.setForeground(colour)
         cursor.insertText(line + "\n", fmt)
+
+
+def _journal_row(h: HistoryEntry) -> tuple[str, str, str]:
+    state = "" if h.state == "applied" else f"  ({h.state.replace('_', ' ')})"
+    why = f" — {h.reason}" if h.reason else ""
+    label = f"{utc_text(h.ts)}  {h.label}  by {h.actor}{why}{state}"
+    return label, (h.before.text if h.before else ""), (h.after.text if h.after else "")
+
+
+def _mem0_row(e: Mem0Event) -> tuple[str, str, str]:
+    when = utc_text(e.updated_at or e.created_at)
+    return f"{when}  Mem0 {e.event}  by {e.actor_id or 'mem0'}", e.old_memory or "", e.new_memory or ""
+
+
+def _history_rows(entries: list[HistoryEntry], events: list[Mem0Event]) -> list[tuple[str, str, str]]:
+    """(label, old text, new text) of a memory's journal entries and Mem0 history, oldest
+    first. The rows MemLens itself appended to history.db are the journal's own entries
+    again; they are shown only when this journal has none (another MemLens wrote them)."""
+    if entries:
+        events = [e for e in events if e.actor_id != MEMLENS_IN_MEM0]
+    timed: list[tuple[float, int, tuple[str, str, str]]] = []
+    for n, e in enumerate(events):
+        when = as_utc(e.updated_at or e.created_at)
+        timed.append((when.timestamp() if when else float("-inf"), n, _mem0_row(e)))
+    for n, h in enumerate(entries, start=len(events)):
+        timed.append((h.ts, n, _journal_row(h)))
+    return [row for _, _, row in sorted(timed, key=lambda t: t[:2])]
 
 
 class Inspector(QWidget):
@@ -246,7 +262,7 @@ class Inspector(QWidget):
         self._set_form(values)
         self.status.setText(r.status.value if r else "")
         self.times.setText(
-            f"created {_fmt_time(r.created_at)} · updated {_fmt_time(r.updated_at)}" if r else ""
+            f"created {utc_text(r.created_at)} · updated {utc_text(r.updated_at)}" if r else ""
         )
         self._fill_metadata(r)
         self._fill_source(r)
@@ -311,28 +327,12 @@ class Inspector(QWidget):
         self.history.clear()
         self._history: list[tuple[str, str]] = []  # (old text, new text) per row
         if r is not None:
-            for e in self.service.mem0_events(r.id):
-                self._add_history(
-                    f"{e.updated_at or e.created_at or ''}  Mem0 {e.event}  by {e.actor_id or 'mem0'}",
-                    e.old_memory or "",
-                    e.new_memory or "",
-                )
-            for h in self.service.history(r.id):
-                self._add_history(self._history_label(h), *self._texts(h))
+            for label, old, new in _history_rows(self.service.history(r.id), self.service.mem0_events(r.id)):
+                self._add_history(label, old, new)
         self.history.blockSignals(False)
         self.diff.clear()
         if self._history:
             self.history.setCurrentRow(self.history.count() - 1)
-
-    @staticmethod
-    def _texts(h: HistoryEntry) -> tuple[str, str]:
-        return (h.before.text if h.before else "", h.after.text if h.after else "")
-
-    @staticmethod
-    def _history_label(h: HistoryEntry) -> str:
-        state = "" if h.state == "applied" else f"  ({h.state.replace('_', ' ')})"
-        why = f" — {h.reason}" if h.reason else ""
-        return f"{_fmt_time(h.ts)}  {h.label}  by {h.actor}{why}{state}"
 
     def _add_history(self, label: str, old: str, new: str) -> None:
         item = QListWidgetItem(label)

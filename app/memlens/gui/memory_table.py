@@ -13,6 +13,7 @@ from memlens.core.query import SearchHit
 from memlens.core.record import MemoryRecord, Status
 from memlens.core.service import MemoryService
 from memlens.gui.selection import SelectionModel
+from memlens.gui.times import ZONE_NOTE, utc_minute
 
 PAGE = 1000
 PREVIEW = 240  # characters of text a cell shows; a 10 MB memory must not reach the painter
@@ -116,10 +117,13 @@ class MemoryTableModel(QAbstractTableModel):
             self.endInsertRows()
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+        if orientation != Qt.Orientation.Horizontal:
             return None
         names = (("Score",) if self._scores else ()) + COLUMNS
-        return names[section] if section < len(names) else None
+        name = names[section] if section < len(names) else None
+        if role == Qt.ItemDataRole.ToolTipRole and name == "Created":
+            return ZONE_NOTE
+        return name if role == Qt.ItemDataRole.DisplayRole else None
 
     def record_at(self, row: int) -> MemoryRecord | None:
         if not 0 <= row < len(self._ids):
@@ -152,7 +156,7 @@ class MemoryTableModel(QAbstractTableModel):
     def _cell(r: MemoryRecord, column: int) -> str:
         match column:
             case 0:
-                return r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else ""
+                return utc_minute(r.created_at)
             case 1:
                 return preview(r.text)
             case 2:
