@@ -99,3 +99,26 @@ def test_export_dialog_writes_what_the_table_lists(qtbot, demo_window, tmp_path)
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.exporting and "Nothing was written" in dialog.summary.text())
     assert "No such file or directory" in dialog.summary.text()
+
+
+def test_import_progress_moves_while_embedding(qtbot, open_window, tmp_path):
+    window = open_window(tmp_path / "store")
+    path = tmp_path / "many.jsonl"
+    path.write_text(
+        "".join(json.dumps({"text": f"note {n}"}) + "\n" for n in range(520)),  # embedded 500 at a time
+        encoding="utf-8",
+    )
+    dialog = window.import_file(path)
+    qtbot.waitUntil(lambda: dialog.parsed is not None, timeout=30000)
+    seen: list[int] = []
+    dialog.progress.valueChanged.connect(seen.append)
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    assert dialog.progress.isVisible() and dialog.progress.maximum() == 520
+    assert dialog.progress.format() == "Embedding and writing: %v of %m"
+    qtbot.waitUntil(lambda: not dialog.importing, timeout=60000)
+    wait_idle(qtbot, window)
+    assert seen[0] == 0 and seen[-1] == 520
+    assert any(0 < v < 520 for v in seen)  # a step between: the bar moved, not jumped to the end
+    assert seen == sorted(seen)
+    assert not dialog.progress.isVisible()
+    assert dialog.summary.text().startswith("Imported 520 memories")
