@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 
@@ -10,14 +11,15 @@ import pytest
 from fake_openai import FakeOpenAI
 from memlens.core import bulk
 from memlens.core.chroma_store import ChromaBackend
-from memlens.core.conflicts import find_conflicts, supersede
+from memlens.core.conflicts import disagreement, find_conflicts, supersede
 from memlens.core.demo import generate_demo
 from memlens.core.demo_store import ensure_demo_store
-from memlens.core.dismissals import Dismissals
+from memlens.core.dismissals import CONFLICT, DUPLICATE, Dismissals
 from memlens.core.duplicates import DEFAULT_THRESHOLD, DuplicateFinder
 from memlens.core.importers.locomo import read_locomo
 from memlens.core.llm import LLM, LLMConfig, LLMError
 from memlens.core.merge import merge
+from memlens.core.query import Filter
 from memlens.core.record import MemoryRecord, Status
 from memlens.core.review import decide, review_queue
 from memlens.core.support import support_scores
@@ -60,20 +62,94 @@ def test_merge_archives_sources_keeps_provenance_and_repoints_links(service):
     assert {m: stored(service, m) for m in "abc"} == before
 
 
-def test_planted_duplicates_are_found_and_dismissals_remembered(demo, make_service):
+def clusters_of(finder, threshold=DEFAULT_THRESHOLD, service=None):
+    dismissed = Dismissals(service).pairs(DUPLICATE) if service is not None else frozenset()
+    return [set(c.ids) for c in finder.clusters(threshold, dismissed)]
+
+
+def test_planted_duplicates_are_found_and_count_with_the_threshold(demo):
     finder = DuplicateFinder(demo)
-    clusters = [set(c.ids) for c in finder.clusters(DEFAULT_THRESHOLD)]
+    clusters = clusters_of(finder)
     for group in PLANTED["duplicates"]:
         assert any(set(group) <= c for c in clusters), group
     loose, strict = finder.preview(0.75), finder.preview(0.95)
     assert loose[1] > strict[1]  # more memories in clusters at a lower threshold
 
-    dismissals = Dismissals(demo.journal.path, demo.store.collection)
+
+def test_no_planted_contradiction_is_offered_as_a_duplicate(demo):
+    finder = DuplicateFinder(demo)
+    for threshold in (0.7, DEFAULT_THRESHOLD):
+        clusters = clusters_of(finder, threshold)
+        for a, b in PLANTED["contradictions"]:
+            assert not any({a, b} <= c for c in clusters), (threshold, demo.get(a).text, demo.get(b).text)
+
+
+def test_keeping_a_cluster_is_one_journaled_step_that_undoes(demo, make_service):
     first = PLANTED["duplicates"][0]
-    dismissals.dismiss("duplicate", first)
-    reopened = Dismissals(make_service("demo").journal.path, "demo")
-    remaining = [set(c.ids) for c in finder.clusters(DEFAULT_THRESHOLD, reopened.pairs("duplicate"))]
-    assert not any(set(first) <= c for c in remaining)
+    finder = DuplicateFinder(demo)
+    before = {m: stored(demo, m) for m in first}
+    assert any(set(first) <= c for c in clusters_of(finder, service=demo))
+
+    change = Dismissals(demo).dismiss(DUPLICATE, first, reason="two different trips")
+    assert change.label == "Keep 2 memories as distinct" and set(change.ids) == set(first)
+    assert not any(set(first) <= c for c in clusters_of(finder, service=demo))
+    assert {m: stored(demo, m) for m in first} == before  # the memories themselves are untouched
+    last = demo.history(first[0])[-1]
+    assert (last.op, last.reason) == ("dismiss", "two different trips")
+    reopened = make_service("demo")  # remembered: in the journal's file
+    assert not any(set(first) <= c for c in clusters_of(finder, service=reopened))
+
+    assert demo.undo().label == "Keep 2 memories as distinct"
+    assert any(set(first) <= c for c in clusters_of(finder, service=demo))
+    assert {m: stored(demo, m) for m in first} == before
+    demo.redo()
+    assert not any(set(first) <= c for c in clusters_of(finder, service=demo))
+
+
+def test_keeping_both_sides_of_a_conflict_undoes(demo):
+    pair = PLANTED["contradictions"][1]
+    dismissals = Dismissals(demo)
+    assert frozenset(pair) in {frozenset((c.a, c.b)) for c in find_conflicts(demo)}
+    dismissals.dismiss(CONFLICT, pair)
+    dismissed = dismissals.pairs(CONFLICT)
+    assert dismissed == {frozenset(pair)} and dismissals.pairs(DUPLICATE) == set()
+    assert frozenset(pair) not in {frozenset((c.a, c.b)) for c in find_conflicts(demo, dismissed=dismissed)}
+    demo.undo()
+    assert dismissals.pairs(CONFLICT) == set()
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "reason"),
+    [
+        ("Maya is 7 years old.", "Maya is 9 years old.", "numbers differ: 7 vs 9"),
+        ("The race is on 2026-10-18.", "The race is on 2026-10-25.",
+         "dates differ: 2026-10-18 vs 2026-10-25"),
+        ("Dan sees the dentist on 3/4.", "Dan sees the dentist on 3/5.", "dates differ: 3/4 vs 3/5"),
+        ("Alice moves to Lyon in March.", "Alice moves to Lyon in June.", "dates differ: March vs June"),
+        ("The half marathon is on 18 October.", "The half marathon is on October 25th.",
+         "dates differ: October 18 vs October 25"),
+        ("Bob's yoga class is on Tuesdays.", "Bob's yoga class is on Thursdays.",
+         "dates differ: Tuesday vs Thursday"),
+        ("Alice is allergic to penicillin.", "Alice is not allergic to penicillin.", "one says not"),
+        ("Carol doesn't eat fish.", "Carol eats fish.", "one says not"),
+        ("Carol lives in Lisbon.", "Carol lives in Porto.", "names differ: Lisbon vs Porto"),
+    ],
+)  # fmt: skip
+def test_each_signal_of_a_disagreement(x, y, reason):
+    assert disagreement(MemoryRecord(id="x", text=x), MemoryRecord(id="y", text=y)) == [reason]
+
+
+@pytest.mark.parametrize(
+    ("x", "y"),
+    [
+        ("Alice prefers a window seat.", "Alice always prefers a window seat on her flights."),
+        ("Dan drinks five cups of coffee a day.", "Dan has about five cups of coffee every day."),
+        ("May I remind Alice about the race?", "Alice's race is in June."),  # "May" is no month here
+        ("Jan lives in Oslo.", "Jan has lived in Oslo since 2019."),  # a date on one side only
+    ],
+)
+def test_no_disagreement_without_a_signal(x, y):
+    assert disagreement(MemoryRecord(id="x", text=x), MemoryRecord(id="y", text=y)) == []
 
 
 def test_planted_contradictions_are_found_and_superseding_undoes(demo):
@@ -113,18 +189,28 @@ def test_flags_from_users_and_plugins_join_the_queue_first(demo):
 
 def test_triage_decisions_are_journaled_with_reasons_and_undo(demo):
     (bad,) = PLANTED["hallucinations"][0]
-    original = stored(demo, bad)
-    decide(demo, bad, "archive", reason="the turns never mention it")
-    assert stored(demo, bad).status == Status.ARCHIVED
-    demo.undo()
-    assert stored(demo, bad) == original
-    decide(demo, bad, "edit", text="Alice would like to visit Japan someday.")
-    decide(demo, "demo-0002", "verify")
-    decide(demo, "demo-0003", "skip", reason="not sure yet")
-    assert [h.op for h in demo.history("demo-0003")][-1] == "review-skip"
-    assert demo.history("demo-0003")[-1].reason == "not sure yet"
-    assert stored(demo, "demo-0003") == demo.history("demo-0003")[-1].after
-    assert stored(demo, bad).text == "Alice would like to visit Japan someday."
+    original = {m: stored(demo, m) for m in (bad, "demo-0002", "demo-0003")}
+    decisions = [
+        (bad, "archive", None, lambda r: r.status == Status.ARCHIVED),
+        (
+            bad,
+            "edit",
+            "Alice would like to visit Japan someday.",
+            lambda r: r.text.endswith("Japan someday."),
+        ),
+        ("demo-0002", "verify", None, lambda r: r.status == Status.VERIFIED),
+        ("demo-0003", "skip", None, lambda r: r == original["demo-0003"]),
+    ]
+    for mid, decision, text, after in decisions:
+        decide(demo, mid, decision, reason=f"{decision}: checked the turns", text=text)
+        assert after(stored(demo, mid)), decision
+        last = demo.history(mid)[-1]
+        assert last.reason == f"{decision}: checked the turns"
+        demo.undo()
+        assert stored(demo, mid) == original[mid], decision
+    assert demo.history("demo-0003")[-1].op == "review-skip"
+    with pytest.raises(ValueError, match="needs the corrected text"):
+        decide(demo, bad, "edit")
 
 
 def test_bulk_change_previews_exactly_and_is_one_undo_step(demo):
@@ -141,9 +227,50 @@ def test_bulk_change_previews_exactly_and_is_one_undo_step(demo):
     demo.undo()
     assert {m: stored(demo, m) for m in ids} == {m: before[m] for m in ids}
 
-    bulk.apply(demo, ids, bulk.BulkChange(status=Status.DELETED))
+
+def test_bulk_delete_is_journaled_as_a_delete_and_undoes(demo):
+    ids = demo.select()[:5]
+    before = {m: stored(demo, m) for m in ids}
+    bulk.apply(demo, ids, bulk.BulkChange(status=Status.DELETED), reason="test data")
     assert all(stored(demo, m).status == Status.DELETED for m in ids)
-    assert demo.history(ids[0])[-1].label == "Bulk delete (5 memories)"
+    assert not set(ids) & set(demo.select())  # gone from the listing, in the trash
+    last = demo.history(ids[0])[-1]
+    assert (last.op, last.label, last.reason) == ("deleted", "Bulk delete (5 memories)", "test data")
+    demo.undo()
+    assert {m: stored(demo, m) for m in ids} == before
+    assert set(ids) <= set(demo.select())
+
+
+def test_bulk_on_a_filter_changes_exactly_what_it_lists(demo):
+    bob = demo.select(Filter(users=frozenset({"bob"})))
+    others = [m for m in demo.select_all() if m not in bob]
+    before = {m: stored(demo, m) for m in demo.select_all()}
+    bulk.apply(demo, bob, bulk.BulkChange(add_tags=("bob-audit",), status=Status.ARCHIVED))
+    assert all(stored(demo, m).status == Status.ARCHIVED and "bob-audit" in stored(demo, m).tags for m in bob)
+    assert {m: stored(demo, m) for m in others} == {m: before[m] for m in others}
+    assert demo.history(bob[0])[-1].op == "archived"
+    demo.undo()
+    assert {m: stored(demo, m) for m in demo.select_all()} == before
+
+
+def test_restore_and_purge_undo(demo):
+    victim = demo.select()[0]
+    original = stored(demo, victim)
+    demo.delete([victim])
+    deleted = stored(demo, victim)
+    demo.restore([victim])
+    assert stored(demo, victim).status == Status.ACTIVE
+    demo.undo()  # the restore
+    assert stored(demo, victim) == deleted
+    demo.purge([victim])
+    assert stored(demo, victim) is None and demo.get(victim) is None
+    assert demo.history(victim)[-1].op == "purge"
+    demo.undo()  # the purge: back, vector included
+    assert stored(demo, victim) == deleted
+    assert victim in demo.select(Filter(statuses=frozenset({Status.DELETED})))
+    demo.undo()  # the delete
+    assert stored(demo, victim) == original
+    assert demo.semantic_search(original.text, k=1)[0].record.id == victim
 
 
 def corrupt(records, rate=0.15, seed=3):
@@ -214,9 +341,65 @@ def test_unreachable_model_gives_a_clear_error():
         llm.judge_conflict("a", "b")
 
 
-def test_key_comes_from_the_environment_not_a_file(monkeypatch, tmp_path):
+def test_key_comes_from_the_environment_when_none_is_kept(monkeypatch):
     monkeypatch.setenv("MEMLENS_LLM_API_KEY", "sk-from-env")
     monkeypatch.setenv("MEMLENS_LLM_BASE_URL", "http://127.0.0.1:1/v1")
-    config = LLMConfig.from_env()
-    assert config.api_key == "sk-from-env" and config.configured
-    assert not any("sk-from-env" in p.read_text(errors="ignore") for p in tmp_path.rglob("*") if p.is_file())
+    monkeypatch.setattr("memlens.core.llm._keyring_key", lambda: None)  # not the desktop's keyring
+    config = LLMConfig.current()
+    assert (
+        config.api_key == "sk-from-env" and config.base_url == "http://127.0.0.1:1/v1" and config.configured
+    )
+
+
+def told(mid, text, turns=(), **kw):
+    """A memory extracted from the user's `turns`."""
+    source = {"turns": [{"role": "user", "text": t} for t in turns]} if turns else {}
+    return MemoryRecord(id=mid, text=text, user_id="alice", kind="semantic", source=source, **kw)
+
+
+def test_model_judges_the_review_queue_and_conflicts(service):
+    service.add(
+        [
+            told("tokyo", "Alice booked a flight to Tokyo.", ["I might visit Japan someday."]),
+            told("fish", "Alice is allergic to shellfish.", ["We had a lovely seafood dinner."]),
+            told("lisbon", "Alice lives in Lisbon.", ["I'm based in Lisbon, flights from LIS please."]),
+            told("porto", "Alice lives in Porto."),
+            told("maya7", "Alice's daughter Maya is 7 years old."),
+            told("maya9", "Alice's daughter Maya is 9 years old."),
+        ]
+    )
+
+    def reply(messages):
+        user = messages[-1]["content"]
+        if user.startswith("Memory:"):
+            ok = "Tokyo" in user
+            return json.dumps({"supported": ok, "reason": "the turns say so" if ok else "not in the turns"})
+        calm = "Porto" in user
+        return json.dumps({"contradiction": not calm, "reason": "a visit" if calm else "both can't hold"})
+
+    with FakeOpenAI(reply) as server:
+        llm = LLM(LLMConfig(base_url=server.base_url, model="judge"))
+        assert {s.record.id for s in review_queue(service)} == {"tokyo", "fish"}
+        judged = review_queue(service, judge=llm.supports)
+        assert [(s.record.id, s.why.split("; model: ")[-1]) for s in judged] == [("fish", "not in the turns")]
+        asked = [r["body"]["messages"][-1]["content"] for r in server.requests]
+        assert len(asked) == 2 and "Turns:\n- We had a lovely seafood dinner." in asked[1] + asked[0]
+        assert server.requests[0]["body"]["model"] == "judge"
+
+        assert {frozenset((c.a, c.b)) for c in find_conflicts(service)} >= {
+            frozenset(("lisbon", "porto")),
+            frozenset(("maya7", "maya9")),
+        }
+        server.requests.clear()
+        conflicts = find_conflicts(service, judge=llm.contradicts)
+        assert [(c.a, c.b) for c in conflicts if "maya7" in (c.a, c.b)] in (
+            [("maya7", "maya9")],
+            [("maya9", "maya7")],
+        )
+        assert not any({c.a, c.b} == {"lisbon", "porto"} for c in conflicts)
+        assert all(c.reasons[-1] == "model: both can't hold" for c in conflicts)
+        assert any("Porto" in r["body"]["messages"][-1]["content"] for r in server.requests)
+
+        server.status = 500
+        with pytest.raises(LLMError, match="could not be asked"):
+            find_conflicts(service, judge=llm.contradicts)

@@ -1,9 +1,9 @@
 """Memories that talk about the same thing but disagree.
 
 A candidate pair is similar in meaning (same owner, or no owner on one side) and
-differs in something a fact hinges on: a number or date, a negation, a name. Two
-episodic memories are not compared: two events can differ without either being wrong
-("ran 5 km on Tuesday", "ran 8 km on Friday"). A language model, when configured, can
+differs in something a fact hinges on: a number, a date (in digits or words), a
+negation, a name. Two episodic memories are not compared: two events can differ without
+either being wrong ("ran 5 km on Tuesday", "ran 8 km on Friday"). A language model, when configured, can
 judge the candidates; without one the signals decide.
 """
 
@@ -25,6 +25,21 @@ _NEG = re.compile(
     r"\b(?:not|no|never|none|nobody|nothing|cannot|no longer|stopped|quit)\b|n't\b",
     re.IGNORECASE,
 )
+_MONTHS = (
+    "January February March April May June July August September October November December".split()  # noqa: SIM905
+)
+_SHORT = {m[:3]: m for m in _MONTHS} | {"Sept": "September"}
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+_MONTH = r"(?:" + "|".join([*_MONTHS, *_SHORT]) + r")\b\.?"
+# Dates as memories write them: 2024-03-05, 5/3/2024, "5 March", "March 5th, 2024",
+# "in June", weekdays ("on Tuesdays"). Month words are matched capitalised only: "may"
+# and "march" are verbs too.
+_DATE = re.compile(
+    r"\b(?P<iso>\d{4}-\d{1,2}-\d{1,2})\b"
+    r"|\b(?P<slash>\d{1,2}/\d{1,2}(?:/\d{2,4})?)\b"
+    rf"|\b(?:(?P<day1>{_DAY})\s+(?:of\s+)?)?(?P<month>{_MONTH})(?:\s+(?P<day2>{_DAY})\b)?(?:,?\s+(?P<year>\d{{4}})\b)?"
+    r"|\b(?P<weekday>(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)s?\b"
+)
 
 
 @dataclass(frozen=True)
@@ -35,14 +50,54 @@ class Conflict:
     reasons: tuple[str, ...]
 
 
+def _date(m: re.Match) -> tuple[str, str] | None:
+    """(kind, one canonical spelling) of a date, or None for a word that only looks like a
+    month. Kinds are "day" (a calendar date or month) and "weekday": "on 18 October" and
+    "on Sundays" do not disagree."""
+    if m["weekday"]:
+        return "weekday", m["weekday"]
+    if m["iso"]:
+        return "day", "-".join(part.zfill(2) for part in m["iso"].split("-"))
+    if m["slash"]:
+        return "day", m["slash"]
+    word = m["month"].rstrip(".")
+    day = re.sub(r"\D", "", m["day1"] or m["day2"] or "")
+    if (word in _SHORT or word == "May") and not (day or m["year"]):
+        return None  # "May I…", "Jan" the person: a short month needs a day or a year beside it
+    return "day", " ".join(p for p in (_SHORT.get(word, word), day, m["year"]) if p)
+
+
+def split_dates(text: str) -> tuple[dict[str, set[str]], str]:
+    """The dates a text gives, by kind, and the text without them (so that a date's digits
+    and words are not read again as numbers and names)."""
+    dates: dict[str, set[str]] = {}
+    rest = []
+    last = 0
+    for m in _DATE.finditer(text):
+        found = _date(m)
+        if found is not None:
+            dates.setdefault(found[0], set()).add(found[1])
+            rest.append(text[last : m.start()])
+            last = m.end()
+    rest.append(text[last:])
+    return dates, " ".join(rest)
+
+
+def _differ(what: str, x: set[str], y: set[str]) -> list[str]:
+    if x and y and x != y:
+        return [f"{what} differ: {', '.join(sorted(x))} vs {', '.join(sorted(y))}"]
+    return []
+
+
 def disagreement(x: MemoryRecord, y: MemoryRecord) -> list[str]:
-    reasons = []
-    nx_, ny = set(_NUM.findall(x.text)), set(_NUM.findall(y.text))
-    if nx_ and ny and nx_ != ny:
-        reasons.append(f"numbers differ: {', '.join(sorted(nx_))} vs {', '.join(sorted(ny))}")
+    """What two similar memories disagree on: numbers, dates, a negation, names."""
+    (dx, rx), (dy, ry) = split_dates(x.text), split_dates(y.text)
+    reasons = _differ("numbers", set(_NUM.findall(rx)), set(_NUM.findall(ry)))
+    for kind in ("day", "weekday"):
+        reasons += _differ("dates", dx.get(kind, set()), dy.get(kind, set()))
     if bool(_NEG.search(x.text)) != bool(_NEG.search(y.text)):
         reasons.append("one says not")
-    ex, ey = extract_entities(x.text), extract_entities(y.text)
+    ex, ey = extract_entities(rx), extract_entities(ry)
     only_x, only_y = ex - ey, ey - ex
     if ex & ey and only_x and only_y:
         reasons.append(f"names differ: {', '.join(sorted(only_x))} vs {', '.join(sorted(only_y))}")
@@ -70,15 +125,15 @@ def find_conflicts(
             continue
         if x.valid_to or y.valid_to:  # already resolved by superseding one
             continue
-        reasons = disagreement(x, y)
+        older, newer = sorted((x, y), key=lambda r: (r.created_at is None, r.created_at or 0))
+        reasons = disagreement(older, newer)  # read "older vs newer"
         if not reasons:
             continue
         if judge is not None:
-            contradicts, why = judge(x, y)
+            contradicts, why = judge(older, newer)
             if not contradicts:
                 continue
             reasons.append(f"model: {why}")
-        older, newer = sorted((x, y), key=lambda r: (r.created_at is None, r.created_at or 0))
         out.append(Conflict(older.id, newer.id, round(sim, 4), tuple(reasons)))
     return sorted(out, key=lambda c: -c.similarity)
 

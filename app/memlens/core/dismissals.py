@@ -1,54 +1,72 @@
-"""Pairs a user looked at and said "these are fine": not offered again as duplicates or conflicts."""
+"""Pairs a user looked at and said "these are fine": not offered again as duplicates or conflicts.
+
+Keeping a cluster (or both sides of a conflict) is a journaled step like any other: a
+group with one "dismiss" operation per memory, the memories left as they are, and its
+pairs recorded against that group in the journal's own SQLite file. A pair counts as
+dismissed while its group is applied, so undo and redo of the step (and a crash that cut
+it short) need no code of their own here.
+"""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-import time
-from pathlib import Path
+from collections.abc import Sequence
+
+from memlens.core.journal import APPLIED
+from memlens.core.service import Change, MemoryService
+from memlens.core.sqlite_file import SqliteFile
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS dismissed (
+CREATE TABLE IF NOT EXISTS dismissed_pairs (
+    group_id TEXT NOT NULL,
     collection TEXT NOT NULL,
     kind TEXT NOT NULL,
     a TEXT NOT NULL,
     b TEXT NOT NULL,
-    reason TEXT,
-    ts REAL NOT NULL,
-    PRIMARY KEY (collection, kind, a, b)
+    PRIMARY KEY (group_id, a, b)
 );
+CREATE INDEX IF NOT EXISTS dismissed_pairs_kind ON dismissed_pairs(collection, kind);
 """
+DUPLICATE, CONFLICT = "duplicate", "conflict"
+_LABELS = {DUPLICATE: "Keep {n} memories as distinct", CONFLICT: "Keep both: not a conflict"}
 
 
-class Dismissals:
-    """Stored beside the journal (same SQLite file), per collection and kind."""
+def _pairs(ids: Sequence[str]) -> list[tuple[str, str]]:
+    ordered = sorted(set(ids))
+    return [(a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :]]
 
-    def __init__(self, path: Path, collection: str) -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
-        self.collection = collection
 
-    def dismiss(self, kind: str, ids: list[str], reason: str | None = None) -> None:
-        """Dismiss every pair among `ids` (a cluster of three dismisses three pairs)."""
-        pairs = [(a, b) for i, a in enumerate(sorted(ids)) for b in sorted(ids)[i + 1 :]]
-        with self._lock:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO dismissed VALUES (?,?,?,?,?,?)",
-                [(self.collection, kind, a, b, reason, time.time()) for a, b in pairs],
+class Dismissals(SqliteFile):
+    """The dismissed pairs of one collection, beside its journal."""
+
+    def __init__(self, service: MemoryService) -> None:
+        super().__init__(service.journal.path, _SCHEMA, durable=True)
+        self.service = service
+        self.collection = service.store.collection
+
+    def dismiss(
+        self, kind: str, ids: Sequence[str], reason: str | None = None, actor: str = "user"
+    ) -> Change:
+        """Dismiss every pair among `ids` (a cluster of three dismisses three pairs), as one
+        undo step."""
+        if kind not in _LABELS:
+            raise ValueError(f"unknown dismissal kind {kind!r}; one of {', '.join(_LABELS)}")
+        pairs = _pairs(ids)
+        if not pairs:
+            raise ValueError("a dismissal needs two or more different memories")
+        label = _LABELS[kind].format(n=len(ids))
+        change = self.service.annotate(list(dict.fromkeys(ids)), "dismiss", label, actor, reason)
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO dismissed_pairs VALUES (?,?,?,?,?)",
+                [(change.group_id, self.collection, kind, a, b) for a, b in pairs],
             )
-
-    def undismiss(self, kind: str, ids: list[str]) -> None:
-        pairs = [(a, b) for i, a in enumerate(sorted(ids)) for b in sorted(ids)[i + 1 :]]
-        with self._lock:
-            self._db.executemany(
-                "DELETE FROM dismissed WHERE collection=? AND kind=? AND a=? AND b=?",
-                [(self.collection, kind, a, b) for a, b in pairs],
-            )
+        return change
 
     def pairs(self, kind: str) -> set[frozenset[str]]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT a, b FROM dismissed WHERE collection=? AND kind=?", (self.collection, kind)
-            ).fetchall()
+        """The pairs dismissed by steps that are applied now (not undone)."""
+        rows = self._rows(
+            "SELECT d.a, d.b FROM dismissed_pairs d JOIN groups g ON g.id = d.group_id "
+            "WHERE d.collection=? AND d.kind=? AND g.state=?",
+            (self.collection, kind, APPLIED),
+        )
         return {frozenset(r) for r in rows}

@@ -1,29 +1,24 @@
 """Near-duplicate memories: pairs above a similarity threshold, grouped into clusters.
 
-Pairs that differ in their numbers are left out: they are different facts (or a
-conflict), not the same one said twice. Neighbours come from the vector index once, at
-a low floor; moving the threshold then only regroups those pairs in memory, so the GUI
-can preview counts as a slider moves.
+Pairs that disagree (other numbers or dates, one says not, other names: see
+`conflicts.disagreement`) are left out: they are different facts or a conflict, not the
+same one said twice. Neighbours come from the vector index once, at a low floor; moving
+the threshold then only regroups those pairs in memory, so the GUI can preview counts as
+a slider moves.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from memlens.core.conflicts import disagreement
 from memlens.core.graph import semantic_pairs
 from memlens.core.query import Filter
+from memlens.core.record import HIDDEN_STATUSES
 from memlens.core.service import MemoryService
 
 DEFAULT_THRESHOLD = 0.85
-_NUM = re.compile(r"\d+(?:[.,:]\d+)*")
-
-
-def _numbers(text: str) -> set[str]:
-    return set(_NUM.findall(text))
-
-
 FLOOR = 0.7
 
 
@@ -42,15 +37,21 @@ class DuplicateFinder:
         k: int = 6,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
+        self.service = service
         self.ids = list(ids) if ids is not None else service.select(Filter())
         found = semantic_pairs(service.store, self.ids, k, floor, progress)
         pairs = []
         for i, j, sim in found:
             a, b = service.get(self.ids[i]), service.get(self.ids[j])
-            # Same words, other numbers ("ran 5 km" / "ran 8 km") are two facts, not one said twice.
-            if a is not None and b is not None and _numbers(a.text) == _numbers(b.text):
+            # "Ran 5 km" / "ran 8 km", "lives in Lisbon" / "in Porto": two facts, not one said twice.
+            if a is not None and b is not None and not disagreement(a, b):
                 pairs.append((a.id, b.id, sim))
         self.pairs = sorted(pairs, key=lambda p: -p[2])
+
+    def _current(self, memory_id: str) -> bool:
+        """Still a listed memory: a merge archives its sources after the pairs were found."""
+        r = self.service.get(memory_id)
+        return r is not None and r.status not in HIDDEN_STATUSES
 
     def clusters(
         self, threshold: float = DEFAULT_THRESHOLD, dismissed: set[frozenset[str]] = frozenset()
@@ -66,6 +67,8 @@ class DuplicateFinder:
         best: dict[str, float] = {}
         for a, b, sim in self.pairs:
             if sim < threshold or frozenset((a, b)) in dismissed:
+                continue
+            if not (self._current(a) and self._current(b)):
                 continue
             ra, rb = root(a), root(b)
             if ra != rb:

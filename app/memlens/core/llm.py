@@ -1,9 +1,11 @@
 """Optional language-model help (merge suggestions, conflict and support judges).
 
-Talks to any OpenAI-compatible endpoint through the openai client. Configuration comes
-from the environment: MEMLENS_LLM_BASE_URL (or OPENAI_BASE_URL), MEMLENS_LLM_MODEL, and
-the key from MEMLENS_LLM_API_KEY / OPENAI_API_KEY or the system keyring (service
-"memlens", user "llm"), never from a file MemLens writes. Everything works without it.
+Talks to any OpenAI-compatible endpoint through the openai client. The base URL and model
+come from what the window's settings say (`configure`), else the environment
+(MEMLENS_LLM_BASE_URL or OPENAI_BASE_URL, MEMLENS_LLM_MODEL). The key is the one typed in
+the window (kept in the system keyring, service "memlens", user "llm", when there is a
+usable one, else for the session only), else MEMLENS_LLM_API_KEY / OPENAI_API_KEY; it is
+never written to a file. Everything works without a model.
 """
 
 from __future__ import annotations
@@ -12,23 +14,92 @@ import json
 import os
 from dataclasses import dataclass
 
+from memlens.core.record import MemoryRecord
+
 DEFAULT_MODEL = "gpt-4o-mini"
 KEYRING_SERVICE, KEYRING_USER = "memlens", "llm"
+KEYRING, SESSION = "keyring", "session"  # where `save_key` kept a key
+
+_settings: dict[str, str | None] = {"base_url": None, "model": None}
+_session_key: str | None = None
 
 
 class LLMError(Exception):
     """The model could not be asked or answered nonsense; the message says which."""
 
 
-def _keyring_key() -> str | None:
+def configure(base_url: str | None = None, model: str | None = None) -> None:
+    """What the window's settings say (empty: the environment decides)."""
+    _settings.update(base_url=base_url or None, model=model or None)
+
+
+def _keyring():
     try:
-        import keyring  # optional: not every desktop has a keyring backend
+        import keyring  # not every desktop has a keyring backend
     except ImportError:
         return None
-    try:
-        return keyring.get_password(KEYRING_SERVICE, KEYRING_USER)
-    except Exception:  # a locked or absent backend just means "no key stored"
+    return keyring
+
+
+def keyring_backend() -> str | None:
+    """The name of the system keyring a key would be kept in, or None when there is none
+    that keeps secrets encrypted (no backend, or only keyrings.alt's files)."""
+    keyring = _keyring()
+    if keyring is None:
         return None
+    try:
+        backend = keyring.get_keyring()
+    except Exception:  # a broken keyring configuration is no keyring
+        return None
+    for b in getattr(backend, "backends", None) or [backend]:
+        module = type(b).__module__
+        secure = not module.startswith(("keyrings.alt", "keyring.backends.fail", "keyring.backends.null"))
+        if secure and getattr(b, "priority", 0) >= 1:
+            return getattr(b, "name", type(b).__name__)
+    return None
+
+
+_read: dict[str, str | None] = {}  # the keyring's answer, asked once: it may prompt to unlock
+
+
+def _keyring_key() -> str | None:
+    if "key" not in _read:
+        keyring = _keyring() if keyring_backend() else None
+        try:
+            _read["key"] = keyring.get_password(KEYRING_SERVICE, KEYRING_USER) if keyring else None
+        except Exception:  # a locked or absent backend just means "no key stored"
+            _read["key"] = None
+    return _read["key"]
+
+
+def save_key(key: str | None) -> str:
+    """Keep the key the user typed: in the system keyring when there is a usable one
+    (returns KEYRING), else in this process only (returns SESSION). An empty key forgets
+    the one kept. Never written to a file."""
+    global _session_key
+    _session_key = key or None
+    _read["key"] = None  # the keyring's copy is the one just set (or none)
+    keyring = _keyring() if keyring_backend() else None
+    if keyring is None:
+        return SESSION
+    try:
+        if key:
+            keyring.set_password(KEYRING_SERVICE, KEYRING_USER, key)
+        elif keyring.get_password(KEYRING_SERVICE, KEYRING_USER) is not None:
+            keyring.delete_password(KEYRING_SERVICE, KEYRING_USER)
+    except Exception:  # locked, or refused by the user: the session copy still works
+        return SESSION
+    return KEYRING
+
+
+def kept_key() -> str | None:
+    """The key typed in MemLens: this session's, else the keyring's."""
+    return _session_key or _keyring_key()
+
+
+def _yes(value: object) -> bool:
+    """A JSON answer's true, also when a model writes it as a string ("false" is no)."""
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "yes"))
 
 
 @dataclass(frozen=True)
@@ -39,12 +110,13 @@ class LLMConfig:
     timeout: float = 30.0
 
     @classmethod
-    def from_env(cls) -> LLMConfig:
+    def current(cls) -> LLMConfig:
+        """The settings, the key kept by MemLens, then the environment."""
         env = os.environ
-        key = env.get("MEMLENS_LLM_API_KEY") or env.get("OPENAI_API_KEY") or _keyring_key()
+        key = kept_key() or env.get("MEMLENS_LLM_API_KEY") or env.get("OPENAI_API_KEY")
         return cls(
-            base_url=env.get("MEMLENS_LLM_BASE_URL") or env.get("OPENAI_BASE_URL"),
-            model=env.get("MEMLENS_LLM_MODEL") or DEFAULT_MODEL,
+            base_url=_settings["base_url"] or env.get("MEMLENS_LLM_BASE_URL") or env.get("OPENAI_BASE_URL"),
+            model=_settings["model"] or env.get("MEMLENS_LLM_MODEL") or DEFAULT_MODEL,
             api_key=key,
         )
 
@@ -94,6 +166,10 @@ class LLM:
             raise LLMError("The language model's JSON answer is not an object.")
         return data
 
+    def ping(self) -> str:
+        """A one-word question, to check the settings reach a model that answers."""
+        return self._ask("Answer with one word.", "Say OK.", json_reply=False).strip()
+
     def suggest_merge(self, texts: list[str]) -> str:
         listing = "\n".join(f"- {t}" for t in texts)
         return self._ask(
@@ -109,7 +185,7 @@ class LLM:
             '"reason": "..."}.',
             f"A: {a}\nB: {b}",
         )
-        return bool(data.get("contradiction")), str(data.get("reason", ""))
+        return _yes(data.get("contradiction")), str(data.get("reason", ""))
 
     def judge_support(self, memory: str, turns: list[str]) -> tuple[bool, str]:
         source = "\n".join(f"- {t}" for t in turns)
@@ -118,4 +194,11 @@ class LLM:
             '"reason": "..."}.',
             f"Memory: {memory}\nTurns:\n{source}",
         )
-        return bool(data.get("supported")), str(data.get("reason", ""))
+        return _yes(data.get("supported")), str(data.get("reason", ""))
+
+    # The judges as review_queue and find_conflicts call them, on records.
+    def supports(self, record: MemoryRecord, turns: list[str]) -> tuple[bool, str]:
+        return self.judge_support(record.text, turns)
+
+    def contradicts(self, a: MemoryRecord, b: MemoryRecord) -> tuple[bool, str]:
+        return self.judge_conflict(a.text, b.text)

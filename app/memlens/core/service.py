@@ -99,6 +99,17 @@ def _stamped(r: MemoryRecord, now: datetime) -> MemoryRecord:
     return r.replace(created_at=r.created_at or now, updated_at=r.updated_at or now)
 
 
+def _status_op(status: Status) -> str:
+    return "restore" if status == Status.ACTIVE else status.value
+
+
+def _op_name(before: MemoryRecord | None, after: MemoryRecord) -> str:
+    """The journal's word for a change: a bulk delete or a merge's archiving says so."""
+    if before is None:
+        return "add"
+    return _status_op(after.status) if after.status != before.status else "edit"
+
+
 def _sort_key(r: MemoryRecord) -> tuple[datetime, str]:
     return (r.created_at or _EPOCH, r.id)
 
@@ -427,9 +438,7 @@ class MemoryService:
         for before, new in planned:
             fresh = before.record is None or new.text != before.record.text
             vector = next(vectors) if fresh else before.embedding
-            ops.append(
-                Operation("add" if before.record is None else "edit", new.id, before, State(new, vector))
-            )
+            ops.append(Operation(_op_name(before.record, new), new.id, before, State(new, vector)))
         return self._commit(label or f"Edit {self._count(len(ops))}", ops, actor, reason)
 
     def edit(
@@ -501,7 +510,7 @@ class MemoryService:
         now = utc_now()
         ops = [
             Operation(
-                status.value if status != Status.ACTIVE else "restore",
+                _status_op(status),
                 mid,
                 before,
                 State(before.record.replace(status=status, updated_at=now), before.embedding),
