@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from fake_openai import FakeOpenAI
-from gui_support import wait_idle
+from gui_support import answer_next_dialog, wait_idle
+from memlens.core import llm
 from memlens.core.demo import generate_demo
-from memlens.core.dismissals import Dismissals
+from memlens.core.dismissals import CONFLICT, DUPLICATE, Dismissals
 from memlens.core.duplicates import DuplicateFinder
 from memlens.core.record import Status
 from memlens.gui.bulk_dialog import BulkDialog
+from memlens.gui.llm_settings_dialog import LLMSettingsDialog
 from memlens.gui.merge_dialog import MergeDialog
 
 PLANTED = generate_demo().planted
@@ -54,14 +62,36 @@ def test_duplicate_review_merges_a_cluster_and_undo_restores(qtbot, demo_window)
     assert all(stored(demo_window, m).status != Status.ARCHIVED for m in NURSE)
 
 
-def test_keep_all_dismisses_for_good(qtbot, demo_window):
+def test_keeping_a_cluster_or_a_conflict_is_undoable(qtbot, demo_window):
+    service = demo_window.page.service
     panel = open_panel(qtbot, demo_window, "Duplicates")
     pick(panel, NURSE)
     qtbot.keyClick(panel.list, Qt.Key.Key_K)
+    wait_idle(qtbot, demo_window)
     assert not any(set(c.ids) == NURSE for c in panel.items)
-    service = demo_window.page.service
-    dismissed = Dismissals(service.journal.path, service.store.collection).pairs("duplicate")
+    dismissed = Dismissals(service).pairs(DUPLICATE)
     assert not any(set(c.ids) >= NURSE for c in DuplicateFinder(service).clusters(0.85, dismissed))
+    assert demo_window.undo_action.text() == "&Undo Keep 3 memories as distinct"
+    demo_window.undo_action.trigger()
+    wait_idle(qtbot, demo_window)
+    assert set(panel.current().ids) == NURSE  # back in the list, where the user is
+    demo_window.redo_action.trigger()
+    wait_idle(qtbot, demo_window)
+    assert not any(set(c.ids) == NURSE for c in panel.items)
+
+    lisbon = set(PLANTED["contradictions"][1])
+    panel = open_panel(qtbot, demo_window, "Conflicts")
+    pick(panel, lisbon)
+    assert "names differ: Lisbon vs Porto" in panel.detail.toPlainText()
+    qtbot.keyClick(panel.list, Qt.Key.Key_K)
+    wait_idle(qtbot, demo_window)
+    assert not any({c.a, c.b} == lisbon for c in panel.items)
+    assert Dismissals(service).pairs(CONFLICT) == {frozenset(lisbon)}
+    assert service.history(min(lisbon))[-1].label == "Keep both: not a conflict"
+    demo_window.undo_action.trigger()
+    wait_idle(qtbot, demo_window)
+    assert {panel.current().a, panel.current().b} == lisbon
+    assert Dismissals(service).pairs(CONFLICT) == set()
 
 
 def test_merge_dialog_shows_sources_side_by_side_and_asks_the_model(qtbot, demo_window, monkeypatch):
@@ -119,6 +149,33 @@ def test_review_queue_keyboard_triage(qtbot, demo_window):
     assert panel.progress.text() == f"Reviewed 3 of {panel.total}"
 
 
+def test_review_edit_counts_once_saved_and_keeps_the_reason(qtbot, demo_window):
+    service = demo_window.page.service
+    panel = open_panel(qtbot, demo_window, "Review")
+    first = panel.current().record
+    qtbot.keyClick(panel.list, Qt.Key.Key_E)
+    assert panel.editor_box.isVisible() and panel.editor.toPlainText() == first.text
+    assert panel.progress.text() == f"Reviewed 0 of {panel.total}"  # not yet: nothing is saved
+    qtbot.keyClick(panel.editor, Qt.Key.Key_Escape)
+    assert not panel.editor_box.isVisible() and panel.current().record.id == first.id
+    assert service.history(first.id)[-1].op == "add"
+
+    qtbot.keyClick(panel.list, Qt.Key.Key_E)
+    panel.editor.setPlainText("Alice would like to visit Japan someday.")
+    panel.reason.setText("her turns only mention Japan")
+    assert panel.progress.text() == f"Reviewed 0 of {panel.total}"
+    qtbot.keyClick(panel.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, demo_window)
+    assert stored(demo_window, first.id).text == "Alice would like to visit Japan someday."
+    last = service.history(first.id)[-1]
+    assert (last.op, last.reason) == ("edit", "her turns only mention Japan")
+    assert panel.progress.text() == f"Reviewed 1 of {panel.total}"
+    assert first.id not in {s.record.id for s in panel.items} and panel.reason.text() == ""
+    demo_window.undo_action.trigger()
+    wait_idle(qtbot, demo_window)
+    assert stored(demo_window, first.id) == first
+
+
 def test_trash_restores_and_purges_with_confirmation(qtbot, demo_window):
     page = demo_window.page
     victims = page.model.ids[:2]
@@ -132,19 +189,41 @@ def test_trash_restores_and_purges_with_confirmation(qtbot, demo_window):
     assert page.service.get(victims[0]).status == Status.ACTIVE
 
     pick(panel, [victims[1]])
-
-    def confirm():
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox):
-            box.button(QMessageBox.StandardButton.Yes).click()
-        else:
-            QTimer.singleShot(20, confirm)
-
-    QTimer.singleShot(20, confirm)
+    answer_next_dialog(qtbot, QMessageBox.StandardButton.Yes)
     panel.purge()
     wait_idle(qtbot, demo_window)
     assert page.service.get(victims[1]) is None
     assert page.service.store.get([victims[1]]) == []
+    demo_window.undo_action.trigger()  # the purge
+    wait_idle(qtbot, demo_window)
+    assert stored(demo_window, victims[1]).status == Status.DELETED
+    assert victims[1] in {r.id for r in panel.items}
+    demo_window.undo_action.trigger()  # the restore
+    wait_idle(qtbot, demo_window)
+    assert {r.id for r in panel.items} == set(victims)
+
+
+def test_an_archived_memory_waits_in_the_trash(qtbot, demo_window):
+    page = demo_window.page
+    victim = page.model.ids[0]
+    original = stored(demo_window, victim)
+    page.set_status([victim], Status.ARCHIVED)
+    wait_idle(qtbot, demo_window)
+    assert victim not in page.model.ids
+    panel = open_panel(qtbot, demo_window, "Trash")
+    pick(panel, [victim])
+    assert panel.list.currentItem().text().startswith("archived · ")
+    qtbot.keyClick(panel.list, Qt.Key.Key_R)
+    wait_idle(qtbot, demo_window)
+    assert stored(demo_window, victim).status == Status.ACTIVE and victim in page.model.ids
+    assert panel.items == []
+    demo_window.undo_action.trigger()
+    wait_idle(qtbot, demo_window)
+    assert stored(demo_window, victim).status == Status.ARCHIVED
+    assert [r.id for r in panel.items] == [victim]
+    demo_window.undo_action.trigger()
+    wait_idle(qtbot, demo_window)
+    assert stored(demo_window, victim) == original
 
 
 def test_bulk_dialog_previews_exactly_and_applies_as_one_step(qtbot, demo_window):
@@ -183,3 +262,95 @@ def test_bulk_preview_counts_only_what_changes(qtbot, demo_window):
     dialog.user.setText("bob")  # already bob: nothing changes, Apply is off
     assert dialog.table.rowCount() == 0
     assert not dialog.buttons.buttons()[0].isEnabled()
+
+
+def test_bulk_on_the_filter_changes_only_what_it_lists(qtbot, demo_window):
+    page = demo_window.page
+    service = page.service
+    page.filter_bar.user.setCurrentText("carol")
+    wait_idle(qtbot, demo_window)
+    listed = list(page.model.ids)
+    assert listed and all(service.get(m).user_id == "carol" for m in listed)
+    before = {m: stored(demo_window, m) for m in service.select_all()}
+    page.selection.set(listed[:1])
+
+    def fill_and_apply():
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, BulkDialog):
+            QTimer.singleShot(20, fill_and_apply)
+            return
+        assert dialog.windowTitle() == f"Bulk change: {len(listed)} listed by the filter"
+        dialog.add_tags.setText("carol-audit")
+        assert dialog.table.rowCount() == len(listed)
+        dialog.accept()
+
+    QTimer.singleShot(20, fill_and_apply)
+    demo_window.bulk_action.trigger()
+    wait_idle(qtbot, demo_window)
+    now = {m: stored(demo_window, m) for m in service.select_all()}
+    assert {m for m in now if now[m] != before[m]} == set(listed)
+    assert all("carol-audit" in now[m].tags for m in listed)
+    demo_window.undo_action.trigger()
+    wait_idle(qtbot, demo_window)
+    assert {m: stored(demo_window, m) for m in service.select_all()} == before
+
+
+@pytest.fixture
+def test_keyring_entry(monkeypatch):
+    """A key set in the test never lands on (or replaces) a real desktop keyring entry."""
+    monkeypatch.setattr(llm, "KEYRING_USER", f"llm-test-{uuid.uuid4().hex[:8]}")
+    yield
+    llm.save_key(None)
+    llm.configure()
+
+
+def files_holding(text: str, *folders: Path) -> list[Path]:
+    found = []
+    for folder in folders:
+        for path in [folder] if folder.is_file() else sorted(folder.rglob("*")):
+            if path.is_file() and text.encode() in path.read_bytes():
+                found.append(path)
+    return found
+
+
+def test_language_model_settings_keep_the_key_out_of_files_and_judge_the_queue(
+    qtbot, demo_window, tmp_path, monkeypatch, test_keyring_entry
+):
+    for name in ("MEMLENS_LLM_BASE_URL", "MEMLENS_LLM_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    secret = f"sk-test-{uuid.uuid4().hex}"
+    bad = PLANTED["hallucinations"]
+
+    def reply(messages):
+        user = messages[-1]["content"]
+        supported = demo_window.page.service.get(bad[0][0]).text in user
+        return json.dumps({"supported": supported, "reason": "checked against the turns"})
+
+    with FakeOpenAI(reply) as server:
+        dialog = LLMSettingsDialog(demo_window.settings, demo_window.workers, demo_window)
+        qtbot.addWidget(dialog)
+        backend = llm.keyring_backend()
+        assert ("session only" in dialog.note.text()) == (backend is None)
+        dialog.base_url.setText(server.base_url)
+        dialog.model.setText("judge-model")
+        dialog.key.setText(secret)
+        dialog.accept()
+        assert dialog.kept_in == (llm.KEYRING if backend else llm.SESSION)
+        assert demo_window.settings.value("llm/base_url") == server.base_url
+
+        panel = demo_window.page.panels["Review"]
+        panel.use_model.setChecked(True)
+        panel = open_panel(qtbot, demo_window, "Review")  # the model is asked off the GUI thread
+        assert panel.use_model.isEnabled() and panel.use_model.isChecked()
+        weak = {s.record.id for s in panel.items if s.origin == "weak support"}
+        assert bad[0][0] not in weak and {m for (m,) in bad[1:]} <= weak
+        assert len(server.requests) == len(weak) + 1  # the one the model found supported, too
+        assert all(r["auth"] == f"Bearer {secret}" for r in server.requests)
+        assert {r["body"]["model"] for r in server.requests} == {"judge-model"}
+
+    demo_window.settings.sync()
+    settings_file, store = Path(demo_window.settings.fileName()), tmp_path / "store"
+    data_dir = Path(os.environ["MEMLENS_DATA_DIR"])  # may hold nothing for a folder store
+    assert files_holding(server.base_url, settings_file)  # the scan reads what was written
+    assert files_holding("Carol lives in Porto", store)  # and the store's files
+    assert files_holding(secret, settings_file, data_dir, store) == []

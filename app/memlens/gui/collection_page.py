@@ -102,7 +102,6 @@ class CollectionPage(QWidget):
         self.views.addTab(self.traces_panel, "Traces")
         self.traces_panel.sig_highlight.connect(self._set_highlight)
         self.traces_panel.sig_query_point.connect(self.map_view.set_query_vector)
-        self.panels["Review"].sig_edit = self.edit_in_inspector
         self.panels["Conflicts"].sig_found.connect(
             lambda found: self.timeline.set_conflicts(
                 [c for c in found if c.similarity >= STALE_CONFLICT_SIMILARITY]
@@ -238,11 +237,6 @@ class CollectionPage(QWidget):
         for i in range(self.views.count()):
             if self.views.tabText(i) == name:
                 self.views.setCurrentIndex(i)
-
-    def edit_in_inspector(self, memory_id: str) -> None:
-        self.selection.set([memory_id], source=None)
-        self.inspector.tabs.setCurrentIndex(0)
-        self.inspector.text.setFocus()
 
     # -- curation actions ------------------------------------------------------
     def merge_selected(self) -> None:

@@ -1,15 +1,15 @@
-"""Conflict review: pairs that disagree, resolved by superseding one, editing, or keeping both."""
+"""Conflict review: pairs that disagree, resolved by superseding one, editing, or keeping
+both (a dismissal, journaled and undoable like the rest)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QPushButton
+from PySide6.QtWidgets import QPushButton
 
 from memlens.core.conflicts import Conflict, find_conflicts, supersede
-from memlens.core.dismissals import Dismissals
-from memlens.core.llm import LLM, LLMConfig
+from memlens.core.dismissals import CONFLICT, Dismissals
 from memlens.core.record import utc_now
-from memlens.gui.curation_panel import CurationPanel, memory_block
+from memlens.gui.curation_panel import CurationPanel, ModelToggle, memory_block, with_model
 
 
 class ConflictsPanel(CurationPanel):
@@ -17,10 +17,10 @@ class ConflictsPanel(CurationPanel):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.dismissals = Dismissals(self.service.journal.path, self.service.store.collection)
-        self.llm_config = LLMConfig.from_env()
-        self.use_model = QCheckBox("Ask the language model to judge")
-        self.use_model.setEnabled(self.llm_config.configured)
+        self.dismissals = Dismissals(self.service)
+        self.found: list[Conflict] = []  # every candidate, dismissed or resolved ones included
+        self.use_model = ModelToggle("Ask the language model to judge")
+        self.use_model.toggled.connect(lambda _on: self.loaded and self.load())
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.load)
         self.top.addWidget(self.use_model)
@@ -39,26 +39,46 @@ class ConflictsPanel(CurationPanel):
             "Keep both; the newer stops being valid",
         )
         self.keep_button = self.add_button(
-            "Keep both", self.keep, "K", "Not a conflict: never offer it again"
+            "Keep both", self.keep, "K", "Not a conflict: do not offer it again (undoable)"
         )
         self.buttons.addStretch(1)
         self.status.setText("Similar memories that disagree. To edit one, change it in the inspector.")
 
     def load(self) -> None:
         self.loaded = True
-        judge = None
-        if self.use_model.isChecked() and self.llm_config.configured:
-            llm = LLM(self.llm_config)
-            judge = lambda a, b: llm.judge_conflict(a.text, b.text)  # noqa: E731
-        dismissed = self.dismissals.pairs("conflict")
-        self.status.setText("Looking for conflicts…")
-        self.workers.read(
-            "Finding conflicts",
-            lambda ctx: find_conflicts(self.service, dismissed=dismissed, judge=judge, progress=ctx.progress),
-            self._found,
-        )
+        config = self.use_model.config()
+        asking = f" and asking {config.model}" if config else ""
+        self.status.setText(f"Looking for conflicts{asking}…")
 
-    def _found(self, conflicts: list[Conflict]) -> None:
+        def work(ctx):
+            return with_model(
+                config,
+                lambda llm: find_conflicts(
+                    self.service, judge=llm.contradicts if llm else None, progress=ctx.progress
+                ),
+            )
+
+        self.workers.read("Finding conflicts", work, self._found)
+
+    def _found(self, result: tuple[list[Conflict], str | None]) -> None:
+        self.found, problem = result
+        self.set_items(*self.relisted())
+        found = f"{len(self.items)} possible conflicts, most similar first."
+        self.status.setText(f"{problem} {found}" if problem else found)
+
+    def set_items(self, items: list, labels: list[str], current: object = None) -> None:
+        super().set_items(items, labels, current)
+        self.sig_found.emit(list(items))
+
+    def _open(self, c: Conflict) -> bool:
+        """Not dismissed, and neither side superseded since it was found."""
+        a, b = self.service.get(c.a), self.service.get(c.b)
+        return a is not None and b is not None and not (a.valid_to or b.valid_to)
+
+    def relisted(self) -> tuple[list[Conflict], list[str]]:
+        dismissed = self.dismissals.pairs(CONFLICT)
+        conflicts = [c for c in self.found if frozenset((c.a, c.b)) not in dismissed and self._open(c)]
+
         def short(mid: str) -> str:
             r = self.service.get(mid)
             text = " ".join(r.text.split()) if r else mid
@@ -68,9 +88,7 @@ class ConflictsPanel(CurationPanel):
             f"{c.similarity:.2f} · {short(c.a)}  ↔  {short(c.b)}  ·  {'; '.join(c.reasons)}"
             for c in conflicts
         ]
-        self.set_items(conflicts, labels)
-        self.sig_found.emit(conflicts)
-        self.status.setText(f"{len(conflicts)} possible conflicts, most similar first.")
+        return conflicts, labels
 
     def item_ids(self, item: Conflict) -> list[str]:
         return [item.a, item.b]
@@ -100,5 +118,7 @@ class ConflictsPanel(CurationPanel):
     def keep(self) -> None:
         c = self.current()
         if c is not None:
-            self.dismissals.dismiss("conflict", [c.a, c.b], reason="both true")
             self.remove_current()
+            self.write(
+                "Keeping both", lambda: self.dismissals.dismiss(CONFLICT, [c.a, c.b], reason="both true")
+            )

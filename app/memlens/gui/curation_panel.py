@@ -2,16 +2,19 @@
 
 Panels take the service, the workers and the shared selection; picking an item selects
 its memories everywhere (the inspector shows them). Writes go through the write lane and
-come back as a Change for the undo stack (`sig_applied`).
+come back as a Change for the undo stack (`sig_applied`). An undo or redo can bring an
+item back (a merge, a dismissal undone): panels then list their items again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -23,9 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from memlens.core.service import MemoryService
+from memlens.core.llm import LLM, LLMConfig, LLMError
+from memlens.core.service import Change, MemoryService
+from memlens.gui.bridge import ServiceBridge
 from memlens.gui.selection import SelectionModel
 from memlens.gui.workers import Workers
+
+T = TypeVar("T")
 
 
 class CurationPanel(QWidget):
@@ -47,20 +54,22 @@ class CurationPanel(QWidget):
         self.detail = QPlainTextEdit(readOnly=True)
         self.buttons = QHBoxLayout()
         self.top = QHBoxLayout()
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.list)
-        splitter.addWidget(self.detail)
-        splitter.setSizes([240, 260])
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.list)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setSizes([240, 260])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(self.top)
         layout.addWidget(self.status)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.splitter, 1)
         layout.addLayout(self.buttons)
         self.loaded = False
         self._keys: dict[Qt.Key, Callable[[], None]] = {}
         self.list.installEventFilter(self)
         self.detail.installEventFilter(self)
+        self.bridge = ServiceBridge(service, self)
+        self.bridge.sig_changed.connect(self._on_service_change)
 
     # -- building blocks -------------------------------------------------------
     def add_button(
@@ -86,15 +95,18 @@ class CurationPanel(QWidget):
                 return True
         return super().eventFilter(obj, event)
 
-    def set_items(self, items: list, labels: list[str]) -> None:
+    def set_items(self, items: list, labels: list[str], current: object = None) -> None:
+        """List `items`; `current` (one of them) or else the first becomes current."""
         self.items = items
         self.list.blockSignals(True)
         self.list.clear()
         for label in labels:
             self.list.addItem(QListWidgetItem(label))
+        if items:
+            self.list.setCurrentRow(items.index(current) if current in items else 0)
         self.list.blockSignals(False)
         if items:
-            self.list.setCurrentRow(0)
+            self._on_row(self.list.currentRow())
         else:
             self.detail.setPlainText(self.empty_text())
         self.update_buttons()
@@ -124,16 +136,37 @@ class CurationPanel(QWidget):
 
         self.workers.write(label, lambda ctx: fn(), done)
 
-    # -- to fill in ------------------------------------------------------------
+    def _on_service_change(self, change: Change) -> None:
+        """An undo or redo can bring items back (a merge or a dismissal undone) or take
+        them away: list them again, showing first what the step brought back."""
+        if not self.loaded or change.kind not in ("undo", "redo"):
+            return
+        listed = self.relisted()
+        if listed is None or listed[0] == self.items:
+            return
+        items, labels = listed
+        moved = set(change.ids)
+        back = [i for i in items if i not in self.items and set(self.item_ids(i)) <= moved]
+        self.set_items(items, labels, back[0] if back else self.current())
+
     def _on_row(self, row: int) -> None:
         item = self.current()
         if item is None:
             return
-        ids = self.item_ids(item)
-        self.selection.set(ids, source=self)
+        # Only the panel in sight moves the shared selection: one listing in the background
+        # (conflicts found for the timeline, a list redone after an undo) leaves it be.
+        if self.isVisible():
+            self.selection.set(self.item_ids(item), source=self)
         self.detail.setPlainText(self.describe(item))
         self.update_buttons()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        item = self.current()
+        if item is not None:  # back on this tab: its item is what the inspector shows
+            self.selection.set(self.item_ids(item), source=self)
+
+    # -- to fill in ------------------------------------------------------------
     def item_ids(self, item) -> list[str]:
         raise NotImplementedError
 
@@ -149,6 +182,49 @@ class CurationPanel(QWidget):
     def load(self) -> None:
         """Compute the panel's items (called when it is first shown, and on Refresh)."""
         raise NotImplementedError
+
+    def relisted(self) -> tuple[list, list[str]] | None:
+        """The items and their labels as they stand now, worked out again from what was
+        found (in memory: no new search), or None to keep the list as it is."""
+        return None
+
+
+class ModelToggle(QCheckBox):
+    """The "ask the language model" box: on only while one is configured (looked at again
+    each time the panel is shown, so the settings dialog takes effect at once)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.refresh()
+
+    def refresh(self) -> None:
+        configured = LLMConfig.current().configured
+        self.setEnabled(configured)
+        if not configured:
+            self.setChecked(False)
+        self.setToolTip(
+            "" if configured else "No language model is set: File ▸ Language Model… (or MEMLENS_LLM_BASE_URL)"
+        )
+
+    def showEvent(self, event) -> None:
+        self.refresh()
+        super().showEvent(event)
+
+    def config(self) -> LLMConfig | None:
+        """The model to ask, or None (unticked, or none configured)."""
+        config = LLMConfig.current()
+        return config if self.isChecked() and config.configured else None
+
+
+def with_model(config: LLMConfig | None, run: Callable[[LLM | None], T]) -> tuple[T, str | None]:
+    """`run` with the model (on a worker thread: every question is a network call); if the
+    model fails, `run` again without it and say why."""
+    if config is None:
+        return run(None), None
+    try:
+        return run(LLM(config)), None
+    except LLMError as exc:
+        return run(None), f"{exc} Shown without the model's judgement."
 
 
 def memory_block(service: MemoryService, memory_id: str) -> str:

@@ -1,11 +1,12 @@
-"""Duplicate review: a threshold with live counts, clusters one by one, merge/keep."""
+"""Duplicate review: a threshold with live counts, clusters one by one, merge/keep (both
+journaled, one undo step each)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QSlider
 
-from memlens.core.dismissals import Dismissals
+from memlens.core.dismissals import DUPLICATE, Dismissals
 from memlens.core.duplicates import DEFAULT_THRESHOLD, Cluster, DuplicateFinder
 from memlens.core.merge import merge
 from memlens.gui.curation_panel import CurationPanel, memory_block
@@ -16,7 +17,7 @@ class DuplicatesPanel(CurationPanel):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.finder: DuplicateFinder | None = None
-        self.dismissals = Dismissals(self.service.journal.path, self.service.store.collection)
+        self.dismissals = Dismissals(self.service)
         self.slider = QSlider(Qt.Orientation.Horizontal, minimum=70, maximum=99)
         self.slider.setValue(round(DEFAULT_THRESHOLD * 100))
         self.slider.valueChanged.connect(self._on_threshold)
@@ -32,7 +33,10 @@ class DuplicatesPanel(CurationPanel):
             "Merge…", self.merge_current, "M", "Merge this cluster into one memory"
         )
         self.keep_button = self.add_button(
-            "Keep all", self.keep_current, "K", "They are different: never offer this cluster again"
+            "Keep all",
+            self.keep_current,
+            "K",
+            "They are different: do not offer this cluster again (undoable)",
         )
         self.buttons.addStretch(1)
         self.status.setText("Near-duplicate memories, grouped. Move the slider to see how many clusters each "
@@ -56,20 +60,33 @@ class DuplicatesPanel(CurationPanel):
         self._on_threshold()
 
     def _on_threshold(self, *_args) -> None:
-        if self.finder is None:
+        listed = self.relisted()
+        if listed is None:
             self.threshold_label.setText(f"{self.threshold:.2f}")
             return
-        dismissed = self.dismissals.pairs("duplicate")
-        clusters = self.finder.clusters(self.threshold, dismissed)
-        memories = sum(len(c.ids) for c in clusters)
-        self.threshold_label.setText(f"{self.threshold:.2f} · {len(clusters)} clusters · {memories} memories")
+        self.set_items(*listed)
+        self.status.setText(f"{len(self.items)} clusters to review at similarity ≥ {self.threshold:.2f}.")
+
+    def update_buttons(self) -> None:
+        # Called whenever the list changes (listed again, an item handled): the counts follow.
+        has = self.current() is not None
+        self.merge_button.setEnabled(has)
+        self.keep_button.setEnabled(has)
+        memories = sum(len(c.ids) for c in self.items)
+        self.threshold_label.setText(
+            f"{self.threshold:.2f} · {len(self.items)} clusters · {memories} memories"
+        )
+
+    def relisted(self) -> tuple[list[Cluster], list[str]] | None:
+        if self.finder is None:
+            return None
+        clusters = self.finder.clusters(self.threshold, self.dismissals.pairs(DUPLICATE))
         labels = []
         for c in clusters:
             first = self.service.get(c.ids[0])
             preview = " ".join((first.text if first else "").split())[:70]
             labels.append(f"{len(c.ids)} memories · {c.similarity:.2f} · {preview}")
-        self.set_items(clusters, labels)
-        self.status.setText(f"{len(clusters)} clusters to review at similarity ≥ {self.threshold:.2f}.")
+        return clusters, labels
 
     def item_ids(self, item: Cluster) -> list[str]:
         return list(item.ids)
@@ -79,11 +96,6 @@ class DuplicatesPanel(CurationPanel):
 
     def empty_text(self) -> str:
         return "No near-duplicates at this threshold."
-
-    def update_buttons(self) -> None:
-        has = self.current() is not None
-        self.merge_button.setEnabled(has)
-        self.keep_button.setEnabled(has)
 
     def merge_current(self, text: str | None = None) -> None:
         cluster = self.current()
@@ -101,5 +113,6 @@ class DuplicatesPanel(CurationPanel):
     def keep_current(self) -> None:
         cluster = self.current()
         if cluster is not None:
-            self.dismissals.dismiss("duplicate", list(cluster.ids), reason="kept as distinct")
+            ids = list(cluster.ids)
             self.remove_current()
+            self.write("Keeping", lambda: self.dismissals.dismiss(DUPLICATE, ids, reason="kept as distinct"))

@@ -34,6 +34,7 @@ from memlens.gui.collection_page import CollectionPage
 from memlens.gui.export_dialog import ExportDialog
 from memlens.gui.import_dialog import ImportDialog
 from memlens.gui.live_sync import LiveSync
+from memlens.gui.llm_settings_dialog import LLMSettingsDialog, apply_settings
 from memlens.gui.plugin_bridge import WindowPlugins
 from memlens.gui.server_dialog import ServerDialog
 from memlens.gui.store_check import check_shared_store
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("MemLens")
         self.resize(1400, 860)
         self.settings = settings or QSettings("MemLens", "MemLens")
+        apply_settings(self.settings)  # the language model's base URL and model
         self.embedder = SentenceTransformerEmbedder(model)
         self.workers = Workers(self)
         self._first_page_shown: threading.Event | None = None  # see _hand_first_page
@@ -151,6 +153,13 @@ class MainWindow(QMainWindow):
         self.export_action = self._action("&Export…", lambda: self.export_file(), "Ctrl+E", "Export memories")
         file.addAction(self.import_action)
         file.addAction(self.export_action)
+        file.addSeparator()
+        self.llm_action = self._action(
+            "Language &Model…",
+            lambda: LLMSettingsDialog(self.settings, self.workers, self).exec(),
+            tip="Base URL, model and key of the language model (optional)",
+        )
+        file.addAction(self.llm_action)
         file.addSeparator()
         file.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
 

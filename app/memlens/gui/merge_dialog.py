@@ -43,7 +43,7 @@ class MergeDialog(QDialog):
         self.resize(max(760, 340 * min(len(sources), 3) + 60), 640)
         self.sources = sources
         self.workers = workers
-        self.llm_config = llm_config or LLMConfig.from_env()
+        self.llm_config = llm_config or LLMConfig.current()
 
         # Side by side: up to three in a row, more wrap onto further rows.
         listing = QWidget()
@@ -66,7 +66,7 @@ class MergeDialog(QDialog):
         self.suggest.setToolTip(
             "Ask the language model for a merged text"
             if self.llm_config.configured
-            else "Set MEMLENS_LLM_BASE_URL / MEMLENS_LLM_API_KEY to let a language model suggest a text"
+            else "Set a language model (File ▸ Language Model…) to let it suggest a text"
         )
         self.suggest.clicked.connect(self._ask_model)
         merged_box = QGroupBox("Merged memory (editable)")

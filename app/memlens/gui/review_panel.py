@@ -1,45 +1,101 @@
-"""Hallucination review: suspects one by one, fast keyboard triage, every decision journaled."""
+"""Hallucination review: suspects one by one, fast keyboard triage, every decision journaled
+with the reason typed beside it. Edit opens the corrected text under the source turns;
+it counts as reviewed once saved."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+)
 
 from memlens.core.review import Suspect, decide, review_queue
 from memlens.core.support import source_texts
-from memlens.gui.curation_panel import CurationPanel, memory_block
+from memlens.gui.curation_panel import CurationPanel, ModelToggle, memory_block, with_model
 
 
 class ReviewPanel(CurationPanel):
-    sig_edit = None  # set by the page: a callable that puts the inspector in edit mode
-
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.reviewed = 0
         self.total = 0
+        self.editing: Suspect | None = None
         self.progress = QLabel()
         self.reason = QLineEdit(placeholderText="Reason (optional): kept in the journal with the decision")
+        self.use_model = ModelToggle("Ask the language model about weak ones")
+        self.use_model.toggled.connect(lambda _on: self.loaded and self.load())
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.load)
         self.top.addWidget(self.progress)
         self.top.addWidget(self.reason, 1)
+        self.top.addWidget(self.use_model)
         self.top.addWidget(refresh)
         self.verify_button = self.add_button(
             "Verify", lambda: self.decide("verify"), "V", "True: mark verified"
         )
-        self.edit_button = self.add_button("Edit", self.edit, "E", "Correct it in the inspector, then Save")
+        self.edit_button = self.add_button("Edit", self.edit, "E", "Correct the text, then Save")
         self.archive_button = self.add_button(
             "Archive", lambda: self.decide("archive"), "A", "Unsupported: archive"
         )
         self.skip_button = self.add_button("Skip", lambda: self.decide("skip"), "S", "Decide later")
         self.buttons.addStretch(1)
+        self._build_editor()
         self.status.setText("Memories their own source does not support, and flagged ones. Keys: V E A S.")
+
+    def _build_editor(self) -> None:
+        self.editor_box = QGroupBox("Corrected text")
+        self.editor = QPlainTextEdit()
+        save = QPushButton("Save correction  (Ctrl+Return)")
+        save.clicked.connect(self.save_edit)
+        cancel = QPushButton("Cancel  (Esc)")
+        cancel.clicked.connect(self.cancel_edit)
+        row = QHBoxLayout()
+        row.addWidget(save)
+        row.addWidget(cancel)
+        row.addStretch(1)
+        layout = QVBoxLayout(self.editor_box)
+        layout.addWidget(self.editor)
+        layout.addLayout(row)
+        self.editor.installEventFilter(self)
+        self.splitter.addWidget(self.editor_box)
+        self.editor_box.hide()
+
+    def eventFilter(self, obj, event) -> bool:
+        # In the editor, letters are text: only Ctrl+Return (save) and Esc (cancel) act.
+        if obj is self.editor and event.type() == QEvent.Type.KeyPress:
+            if event.key() == Qt.Key.Key_Escape:
+                self.cancel_edit()
+                return True
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
+                event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            ):
+                self.save_edit()
+                return True
+            return False
+        return super().eventFilter(obj, event)
 
     def load(self) -> None:
         self.loaded = True
-        self.status.setText("Scoring memories against their sources…")
-        self.workers.read("Building the review queue", lambda ctx: review_queue(self.service), self._found)
+        self.cancel_edit()
+        config = self.use_model.config()
+        asking = f" (asking {config.model} about the weak ones)" if config else ""
+        self.status.setText(f"Scoring memories against their sources{asking}…")
 
-    def _found(self, queue: list[Suspect]) -> None:
+        def work(ctx):
+            return with_model(
+                config, lambda llm: review_queue(self.service, judge=llm.supports if llm else None)
+            )
+
+        self.workers.read("Building the review queue", work, self._found)
+
+    def _found(self, result: tuple[list[Suspect], str | None]) -> None:
+        queue, problem = result
         self.reviewed, self.total = 0, len(queue)
         labels = []
         for s in queue:
@@ -47,7 +103,8 @@ class ReviewPanel(CurationPanel):
             labels.append(f"{s.origin} · {score} · {' '.join(s.record.text.split())[:70]}")
         self.set_items(queue, labels)
         self._update_progress()
-        self.status.setText(f"{len(queue)} memories to review: flags first, then the least supported.")
+        found = f"{len(queue)} memories to review: flags first, then the least supported."
+        self.status.setText(f"{problem} {found}" if problem else found)
 
     def _update_progress(self) -> None:
         self.progress.setText(f"Reviewed {self.reviewed} of {self.total}")
@@ -64,27 +121,80 @@ class ReviewPanel(CurationPanel):
         return "Nothing left to review."
 
     def update_buttons(self) -> None:
+        can = self.current() is not None and self.editing is None
         for b in (self.verify_button, self.edit_button, self.archive_button, self.skip_button):
-            b.setEnabled(self.current() is not None)
+            b.setEnabled(can)
+
+    def _take_reason(self) -> str | None:
+        reason = self.reason.text().strip() or None
+        self.reason.clear()
+        return reason
 
     def decide(self, decision: str) -> None:
         suspect = self.current()
-        if suspect is None:
+        if suspect is None or self.editing is not None:
             return
-        reason = self.reason.text().strip() or None
+        reason = self._take_reason()
         mid = suspect.record.id
-        self.reason.clear()
-        self._done_one()
+        self._done(suspect)
         self.write(f"Review: {decision}", lambda: decide(self.service, mid, decision, reason))
 
+    # -- editing ---------------------------------------------------------------
     def edit(self) -> None:
-        """Editing happens in the inspector; the save is the decision (journaled there)."""
         suspect = self.current()
-        if suspect is not None and self.sig_edit is not None:
-            self.sig_edit(suspect.record.id)
-            self._done_one()
+        if suspect is None or self.editing is not None:
+            return
+        self.editing = suspect
+        current = self.service.get(suspect.record.id) or suspect.record
+        self.editor.setPlainText(current.text)
+        self.editor_box.show()
+        self.list.setEnabled(False)  # the correction is for this suspect: stay on it until saved
+        self.editor.setFocus()
+        self.update_buttons()
 
-    def _done_one(self) -> None:
+    def save_edit(self) -> None:
+        suspect = self.editing
+        if suspect is None:
+            return
+        text = self.editor.toPlainText().strip()
+        if not text:
+            self.status.setText("The corrected text is empty: nothing was saved (Archive removes a memory).")
+            return
+        current = self.service.get(suspect.record.id)
+        if current is not None and text == current.text:
+            self.status.setText("The text is unchanged: nothing was saved (Verify marks it as true).")
+            return
+        reason = self._take_reason()
+        self._close_editor()
+        mid = suspect.record.id
+        # Reviewed once the correction is written; a failed save leaves it in the queue.
+        self.write(
+            "Review: edit",
+            lambda: decide(self.service, mid, "edit", reason, text=text),
+            lambda: self._done(suspect),
+        )
+
+    def cancel_edit(self) -> None:
+        if self.editing is not None:
+            self._close_editor()
+
+    def _close_editor(self) -> None:
+        self.editing = None
+        self.editor_box.hide()
+        self.list.setEnabled(True)
+        self.list.setFocus()
+        self.update_buttons()
+
+    def _done(self, suspect: Suspect) -> None:
+        """One more reviewed; the suspect leaves the list, wherever the user has moved to."""
         self.reviewed += 1
         self._update_progress()
-        self.remove_current()
+        if suspect not in self.items:
+            return
+        row = self.items.index(suspect)
+        if row == self.list.currentRow():
+            self.remove_current()
+        else:
+            del self.items[row]
+            self.list.takeItem(row)
+            self.update_buttons()
