@@ -16,6 +16,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("MEM0_TELEMETRY", "False")
+# The developer's own keyring is no place for test tokens and keys (and would make tests
+# depend on the desktop): keyring's "null" backend, so tokens go to files and LLM keys stay
+# in the session. A test that wants a keyring sets one of its own (ingest/test_client.py).
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

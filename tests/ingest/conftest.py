@@ -3,16 +3,10 @@ talk to it from processes of their own."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 from ingest_support import LineAgent
-
-# The developer's own keyring is no place for test tokens (and would make them depend on
-# the desktop): where keyring is installed, its "null" backend, so tokens go to files. A
-# test that wants a keyring sets one of its own (test_client.py).
-os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 
 
 @pytest.fixture(scope="session")
