@@ -21,6 +21,11 @@ MODEL_ENV = "MEMLENS_MODEL"
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+# WordPiece leaves words longer than 100 characters as one unknown token; anything the
+# tokenizer turns into a token is shorter than this.
+CHARS_PER_TOKEN = 128
+
+
 class EmbedderError(Exception):
     pass
 
@@ -113,7 +118,13 @@ class SentenceTransformerEmbedder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self.load()
+        # The model reads its first max_seq_length tokens and drops the rest, but the
+        # tokenizer reads every character first: a 10 MB memory took 40 s to embed. No
+        # token is longer than CHARS_PER_TOKEN characters, so the cut changes no vector.
+        limit = (model.max_seq_length or 512) * CHARS_PER_TOKEN
+        texts = [t if len(t) <= limit else t[:limit] for t in texts]
         # Unnormalised, as Mem0's and LangChain's HuggingFace embedders write them, so a
         # re-embedded memory sits where its owner would have put it (their stores use l2).
-        vectors = self.load().encode(texts, batch_size=self._batch_size, show_progress_bar=False)
+        vectors = model.encode(texts, batch_size=self._batch_size, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)

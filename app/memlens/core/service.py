@@ -43,6 +43,9 @@ _BATCH = 500
 # frozen window for as long during an import. Calls of 50 hold it up to ~100 ms, at
 # ~1 ms per memory instead of 0.8 (bench: 100,000 memories, two cores).
 _UPSERT_BATCH = 50
+# Texts embedded per call: progress moves every couple of seconds on a laptop, and an
+# import of a few hundred memories does not jump from nothing to done.
+_ENCODE_CHUNK = 128
 # A default search over a collection with a few hidden (archived, deleted) memories asks
 # the index for k + that many and drops them, rather than sending every allowed id: an
 # allow-list of 100,000 ids cost Chroma 70 ms a query. Above this many, the list is used.
@@ -627,8 +630,8 @@ class MemoryService:
 
     def _encode(self, texts: list[str], progress: Progress | None = None) -> list[np.ndarray]:
         out: list[np.ndarray] = []
-        for start in range(0, len(texts), _BATCH):
-            out.extend(self.embedder.encode(texts[start : start + _BATCH]))
+        for start in range(0, len(texts), _ENCODE_CHUNK):
+            out.extend(self.embedder.encode(texts[start : start + _ENCODE_CHUNK]))
             if progress:
                 progress(len(out), len(texts))
         return out

@@ -30,6 +30,7 @@ from memlens.core.llm import LLM, LLMConfig, LLMError
 from memlens.core.service import Change, MemoryService
 from memlens.gui.bridge import ServiceBridge
 from memlens.gui.selection import SelectionModel
+from memlens.gui.times import utc_minute
 from memlens.gui.workers import Workers
 
 T = TypeVar("T")
@@ -231,5 +232,5 @@ def memory_block(service: MemoryService, memory_id: str) -> str:
     r = service.get(memory_id)
     if r is None:
         return f"[{memory_id}] (no longer in the collection)"
-    when = r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else "no time"
+    when = (utc_minute(r.created_at) + " UTC") if r.created_at else "no time"
     return f"[{r.id}] {r.owner or 'no owner'} · {r.kind} · {when} · {r.status.value}\n{r.text}"

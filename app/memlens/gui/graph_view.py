@@ -40,6 +40,7 @@ from memlens.core.record import MemoryRecord
 from memlens.gui.node_layer import NodeLayer
 from memlens.gui.palette import EDGE_COLOURS, FADED_ALPHA, STATUS, CategoryColours, pen
 from memlens.gui.selection import SelectionModel
+from memlens.gui.times import utc_minute
 
 COLOUR_BY: dict[str, Callable[[MemoryRecord], str]] = {
     "community": lambda r: "",  # filled from the scene
@@ -615,7 +616,7 @@ class GraphView(QWidget):
         node = self.scene.graph.nodes[i]
         if i < len(self.scene.records):
             r = self.scene.records[i]
-            when = r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else "no time"
+            when = (utc_minute(r.created_at) + " UTC") if r.created_at else "no time"
             body = (
                 f"<b>{html.escape(r.owner or 'no owner')}</b> · {html.escape(r.agent_id or '')} · {when} · "
                 f"{r.status.value}<br>{html.escape(r.text[:300])}"

@@ -20,11 +20,12 @@ from PySide6.QtWidgets import (
 from memlens.core.llm import LLM, LLMConfig
 from memlens.core.merge import merged_record, suggested_text
 from memlens.core.record import MemoryRecord
+from memlens.gui.times import utc_minute
 from memlens.gui.workers import Workers
 
 
 def _source_box(r: MemoryRecord) -> QGroupBox:
-    when = r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else "no time"
+    when = (utc_minute(r.created_at) + " UTC") if r.created_at else "no time"
     box = QGroupBox(f"{r.id} · {r.owner or 'no owner'} · {when}")
     text = QPlainTextEdit(readOnly=True)
     text.setPlainText(r.text)
@@ -95,7 +96,7 @@ class MergeDialog(QDialog):
 
     def _update_summary(self) -> None:
         m = merged_record(self.sources, self.merged_text or " ")
-        when = m.created_at.strftime("%Y-%m-%d %H:%M") if m.created_at else "no time"
+        when = (utc_minute(m.created_at) + " UTC") if m.created_at else "no time"
         self.summary.setText(
             f"Owner {m.user_id or '—'} · agent {m.agent_id or '—'} · created {when} · "
             f"tags {', '.join(m.tags) or '—'} · links {len(m.links)}. "
