@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ast
+import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -72,3 +75,30 @@ class QueryRecorder:
     def rows(self) -> int:
         """Vectors asked about so far."""
         return sum(n for n, _ in self.queries)
+
+
+def json_file_keyring(path):
+    """A keyring backend (keyring's own plug-in API) keeping entries in a JSON file: the
+    desktop keyring a test machine lacks."""
+    from keyring.backend import KeyringBackend
+
+    class JsonFileKeyring(KeyringBackend):
+        priority = 1  # what keyring's real backends rank at least
+        readers: ClassVar[list[str]] = []  # the thread of each read: a keyring may block
+
+        def _entries(self) -> dict:
+            return json.loads(path.read_text()) if path.exists() else {}
+
+        def get_password(self, service, username):
+            self.readers.append(threading.current_thread().name)
+            return self._entries().get(f"{service}/{username}")
+
+        def set_password(self, service, username, password):
+            path.write_text(json.dumps({**self._entries(), f"{service}/{username}": password}))
+
+        def delete_password(self, service, username):
+            entries = self._entries()
+            entries.pop(f"{service}/{username}")
+            path.write_text(json.dumps(entries))
+
+    return JsonFileKeyring()

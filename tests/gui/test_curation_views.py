@@ -19,8 +19,9 @@ from memlens.core.dismissals import CONFLICT, DUPLICATE, Dismissals
 from memlens.core.duplicates import DuplicateFinder
 from memlens.core.record import Status
 from memlens.gui.bulk_dialog import BulkDialog
-from memlens.gui.llm_settings_dialog import LLMSettingsDialog
+from memlens.gui.llm_settings_dialog import LLMSettingsDialog, apply_settings
 from memlens.gui.merge_dialog import MergeDialog
+from tests_support import json_file_keyring
 
 PLANTED = generate_demo().planted
 NURSE = set(PLANTED["duplicates"][2])  # Bob the night-shift nurse, said three ways
@@ -354,3 +355,40 @@ def test_language_model_settings_keep_the_key_out_of_files_and_judge_the_queue(
     assert files_holding(server.base_url, settings_file)  # the scan reads what was written
     assert files_holding("Carol lives in Porto", store)  # and the store's files
     assert files_holding(secret, settings_file, data_dir, store) == []
+
+
+def test_a_key_in_the_system_keyring_is_read_off_the_gui_thread_after_a_restart(
+    qtbot, demo_window, tmp_path, monkeypatch, test_keyring_entry
+):
+    keyring = pytest.importorskip("keyring")
+    for name in ("MEMLENS_LLM_BASE_URL", "MEMLENS_LLM_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    desktop = json_file_keyring(tmp_path / "desktop-keyring.json")
+    before = keyring.get_keyring()
+    keyring.set_keyring(desktop)
+    secret = f"sk-test-{uuid.uuid4().hex}"
+    try:
+        with FakeOpenAI(lambda messages: json.dumps({"supported": True, "reason": "ok"})) as server:
+            dialog = LLMSettingsDialog(demo_window.settings, demo_window.workers, demo_window)
+            qtbot.addWidget(dialog)
+            dialog.base_url.setText(server.base_url)
+            dialog.key.setText(secret)
+            dialog.accept()
+            assert dialog.kept_in == llm.KEYRING
+
+            # The next start: nothing in memory, only the settings (which hold no key).
+            monkeypatch.setattr(llm, "_session_key", None)
+            monkeypatch.setattr(llm, "_read", {})
+            apply_settings(demo_window.settings)
+            desktop.readers.clear()
+            panel = demo_window.page.panels["Review"]
+            panel.use_model.refresh()
+            assert panel.use_model.isEnabled()  # offered without asking the keyring
+            assert desktop.readers == []
+            panel.use_model.setChecked(True)
+            open_panel(qtbot, demo_window, "Review")
+            assert server.requests and all(r["auth"] == f"Bearer {secret}" for r in server.requests)
+            assert desktop.readers and "MainThread" not in desktop.readers
+    finally:
+        keyring.set_keyring(before)
+    assert files_holding(secret, Path(demo_window.settings.fileName()), tmp_path / "store") == []

@@ -28,6 +28,7 @@ from memlens.plugin_api import (
     SessionStatus,
     events,
 )
+from tests_support import json_file_keyring
 
 
 @pytest.fixture
@@ -132,31 +133,6 @@ def test_data_folder_is_memlens_own(monkeypatch, tmp_path):
     monkeypatch.delenv("MEMLENS_DATA_DIR")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert connection.data_dir() == workspace.data_dir()
-
-
-def json_file_keyring(path):
-    """A keyring backend (keyring's own plug-in API) keeping entries in a JSON file: the
-    desktop keyring a test machine lacks."""
-    from keyring.backend import KeyringBackend
-
-    class JsonFileKeyring(KeyringBackend):
-        priority = 1  # what keyring's real backends rank at least
-
-        def _entries(self) -> dict:
-            return json.loads(path.read_text()) if path.exists() else {}
-
-        def get_password(self, service, username):
-            return self._entries().get(f"{service}/{username}")
-
-        def set_password(self, service, username, password):
-            path.write_text(json.dumps({**self._entries(), f"{service}/{username}": password}))
-
-        def delete_password(self, service, username):
-            entries = self._entries()
-            entries.pop(f"{service}/{username}")
-            path.write_text(json.dumps(entries))
-
-    return JsonFileKeyring()
 
 
 def test_the_token_is_kept_in_the_system_keyring_when_it_has_one(tmp_path, monkeypatch):

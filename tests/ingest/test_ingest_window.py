@@ -139,7 +139,7 @@ def test_an_agents_own_writes_reach_the_table_graph_and_timeline_through_its_eve
     assert sorted(page.model.ids) == ["alice-cat", "alice-home"]
     assert sorted(column_values(page, "Memory")) == ["Alice has a cat named Tom", "Alice lives in Lyon"]
     assert panel.shown == session.id
-    assert page._session_tint.marks == {"alice-cat": "added", "alice-home": "updated"}
+    assert set(page.model.row_tints) == {"alice-cat", "alice-home"}
     page.selection.set([])  # a selected row shows the selection's colour instead
     qtbot.waitUntil(lambda: row_colour(page, "alice-home") == TINTS[UPDATED])  # amber: changed
     assert row_colour(page, "alice-cat") == TINTS[ADDED]  # green: new

@@ -13,8 +13,10 @@ from PySide6 import QtGui
 from PySide6.QtCore import QSettings, Qt
 
 from gui_support import wait_idle
+from memlens.gui.sessions_panel import TINTS
 from memlens.plugin_api import Plugin, Session, SessionStarted
 from memlens.plugin_host import ACTIVE, DISABLED, FAILED, HUNG
+from memlens.plugin_host.sessions import ADDED
 
 
 @pytest.fixture
@@ -68,7 +70,7 @@ def test_a_chat_session_streams_remembers_and_uses_the_users_correction(qtbot, w
     (lyon,) = [r for r in service.records(service.select()) if "Lyon" in r.text]
     # In the table, lit as written by the shown session, and lit in graph and timeline.
     assert lyon.id in page.model.ids
-    assert page._session_tint.marks == {lyon.id: "added"}
+    assert page.model.row_tints[lyon.id].color().name() == TINTS[ADDED]  # green: it added it
     assert page.timeline.highlight == {lyon.id} and page.graph_view.highlight == {lyon.id}
     # Its retrieval is a trace of the session, listed in the Traces tab.
     (trace,) = service.traces.find(session_id=session_id)

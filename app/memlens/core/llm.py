@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from memlens.core.record import MemoryRecord
 
@@ -20,7 +20,7 @@ DEFAULT_MODEL = "gpt-4o-mini"
 KEYRING_SERVICE, KEYRING_USER = "memlens", "llm"
 KEYRING, SESSION = "keyring", "session"  # where `save_key` kept a key
 
-_settings: dict[str, str | None] = {"base_url": None, "model": None}
+_settings: dict = {"base_url": None, "model": None, "keyring_key": False}
 _session_key: str | None = None
 
 
@@ -28,9 +28,10 @@ class LLMError(Exception):
     """The model could not be asked or answered nonsense; the message says which."""
 
 
-def configure(base_url: str | None = None, model: str | None = None) -> None:
-    """What the window's settings say (empty: the environment decides)."""
-    _settings.update(base_url=base_url or None, model=model or None)
+def configure(base_url: str | None = None, model: str | None = None, keyring_key: bool = False) -> None:
+    """What the window's settings say (empty: the environment decides). `keyring_key`: a
+    key was saved in the system keyring, to be read when a model is first asked."""
+    _settings.update(base_url=base_url or None, model=model or None, keyring_key=keyring_key)
 
 
 def _keyring():
@@ -108,27 +109,42 @@ class LLMConfig:
     model: str = DEFAULT_MODEL
     api_key: str | None = None
     timeout: float = 30.0
+    key_in_keyring: bool = False  # api_key is still to be read from the keyring (`resolved`)
 
     @classmethod
-    def current(cls) -> LLMConfig:
-        """The settings, the key kept by MemLens, then the environment."""
+    def current(cls, read_keyring: bool = True) -> LLMConfig:
+        """The settings, the key kept by MemLens, then the environment.
+
+        The window passes `read_keyring=False`: asking the keyring imports its backends
+        (a quarter of a second) and may wait for the user to unlock it, which the GUI
+        thread must not do; the key is then read by `resolved()` on a worker thread.
+        """
         env = os.environ
-        key = kept_key() or env.get("MEMLENS_LLM_API_KEY") or env.get("OPENAI_API_KEY")
+        kept = kept_key() if read_keyring else _session_key or _read.get("key")
+        key = kept or env.get("MEMLENS_LLM_API_KEY") or env.get("OPENAI_API_KEY")
         return cls(
             base_url=_settings["base_url"] or env.get("MEMLENS_LLM_BASE_URL") or env.get("OPENAI_BASE_URL"),
             model=_settings["model"] or env.get("MEMLENS_LLM_MODEL") or DEFAULT_MODEL,
             api_key=key,
+            key_in_keyring=not key and not read_keyring and bool(_settings["keyring_key"]),
         )
+
+    def resolved(self) -> LLMConfig:
+        """With the key read from the keyring if it was left to read (may block)."""
+        if not self.key_in_keyring:
+            return self
+        return replace(self, api_key=_keyring_key(), key_in_keyring=False)
 
     @property
     def configured(self) -> bool:
-        return bool(self.api_key or self.base_url)
+        return bool(self.api_key or self.base_url or self.key_in_keyring)
 
 
 class LLM:
     def __init__(self, config: LLMConfig) -> None:
         from openai import OpenAI
 
+        config = config.resolved()  # made on a worker thread: the keyring may be asked here
         self.config = config
         # Local servers often need no key; the client insists on one, so give it a placeholder.
         self._client = OpenAI(

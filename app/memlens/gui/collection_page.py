@@ -34,7 +34,7 @@ from memlens.gui.memory_table import MemoryTableModel, MemoryTableView
 from memlens.gui.merge_dialog import MergeDialog
 from memlens.gui.review_panel import ReviewPanel
 from memlens.gui.selection import SelectionModel
-from memlens.gui.sessions_panel import SessionTint
+from memlens.gui.sessions_panel import session_tints
 from memlens.gui.timeline_view import TimelineView
 from memlens.gui.traces_panel import TracesPanel
 from memlens.gui.trash_panel import TrashPanel
@@ -204,16 +204,11 @@ class CollectionPage(QWidget):
     # -- live agent sessions (plugins; see gui/plugin_bridge.py) ----------------
     _lit: set[str] | None = None  # what a search or an open trace lights
     _session_lit: set[str] | None = None
-    _session_tint: SessionTint | None = None
 
     def mark_session_memories(self, marks: dict[str, str] | None) -> None:
         """Show what the session in the Sessions panel wrote: rows it added or changed are
         tinted in the table, and lit in graph, map and timeline unless a search is lit."""
-        if self._session_tint is None:
-            self._session_tint = SessionTint(self.table)
-            self.table.setItemDelegate(self._session_tint)
-        self._session_tint.marks = dict(marks or {})
-        self.table.viewport().update()
+        self.model.set_row_tints(session_tints(marks or {}))
         lit = {mid for mid, what in (marks or {}).items() if what != DELETED}
         self._session_lit = lit or None
         self._set_highlight(self._lit)

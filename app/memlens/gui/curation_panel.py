@@ -199,7 +199,7 @@ class ModelToggle(QCheckBox):
         self.refresh()
 
     def refresh(self) -> None:
-        configured = LLMConfig.current().configured
+        configured = LLMConfig.current(read_keyring=False).configured
         self.setEnabled(configured)
         if not configured:
             self.setChecked(False)
@@ -213,7 +213,7 @@ class ModelToggle(QCheckBox):
 
     def config(self) -> LLMConfig | None:
         """The model to ask, or None (unticked, or none configured)."""
-        config = LLMConfig.current()
+        config = LLMConfig.current(read_keyring=False)
         return config if self.isChecked() and config.configured else None
 
 

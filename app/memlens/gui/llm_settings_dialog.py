@@ -22,11 +22,18 @@ from memlens.core import llm
 from memlens.gui.workers import Workers
 
 BASE_URL_KEY, MODEL_KEY = "llm/base_url", "llm/model"
+# Whether a key was saved in the system keyring (never the key): the window then offers
+# the model without asking the keyring until a model is used.
+IN_KEYRING_KEY = "llm/key_in_keyring"
 
 
 def apply_settings(settings: QSettings) -> None:
     """Make the saved base URL and model the ones every language-model feature uses."""
-    llm.configure(str(settings.value(BASE_URL_KEY, "") or ""), str(settings.value(MODEL_KEY, "") or ""))
+    llm.configure(
+        str(settings.value(BASE_URL_KEY, "") or ""),
+        str(settings.value(MODEL_KEY, "") or ""),
+        keyring_key=str(settings.value(IN_KEYRING_KEY, "false")).lower() == "true",
+    )
 
 
 def key_note(backend: str | None) -> str:
@@ -102,13 +109,16 @@ class LLMSettingsDialog(QDialog):
         )
 
     def accept(self) -> None:
+        typed = self.key.text().strip()
+        if typed or self.forget.isChecked():
+            self.kept_in = llm.save_key(typed or None)
+            self.settings.setValue(
+                IN_KEYRING_KEY, "true" if typed and self.kept_in == llm.KEYRING else "false"
+            )
         self.settings.setValue(BASE_URL_KEY, self.base_url.text().strip())
         self.settings.setValue(MODEL_KEY, self.model.text().strip())
         self.settings.sync()
         apply_settings(self.settings)
-        typed = self.key.text().strip()
-        if typed or self.forget.isChecked():
-            self.kept_in = llm.save_key(typed or None)
         super().accept()
 
     def test(self) -> None:

@@ -44,7 +44,7 @@ class MergeDialog(QDialog):
         self.resize(max(760, 340 * min(len(sources), 3) + 60), 640)
         self.sources = sources
         self.workers = workers
-        self.llm_config = llm_config or LLMConfig.current()
+        self.llm_config = llm_config or LLMConfig.current(read_keyring=False)
 
         # Side by side: up to three in a row, more wrap onto further rows.
         listing = QWidget()

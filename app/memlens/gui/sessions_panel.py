@@ -12,7 +12,7 @@ import html
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QBrush, QColor, QTextBlockFormat, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,8 +24,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSplitter,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -63,21 +61,15 @@ TINTS = {ADDED: "#dcfce7", UPDATED: "#fef3c7"}
 STATUS_MARKS = {SessionStatus.LIVE: "●", SessionStatus.ENDED: "○", SessionStatus.FAILED: "✕"}
 
 
-class SessionTint(QStyledItemDelegate):
-    """Tints table rows of memories the shown session added (green) or changed (amber)."""
+_TINT_BRUSHES: dict[str, QBrush] = {}
 
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.marks: dict[str, str] = {}
-        self._brushes = {what: QBrush(QColor(colour)) for what, colour in TINTS.items()}
 
-    def initStyleOption(
-        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
-    ) -> None:
-        super().initStyleOption(option, index)
-        brush = self._brushes.get(self.marks.get(index.data(Qt.ItemDataRole.UserRole), ""))
-        if brush is not None:
-            option.backgroundBrush = brush
+def session_tints(marks: dict[str, str]) -> dict[str, QBrush]:
+    """Row backgrounds in the memory table for what the shown session did: memories it
+    added (green) or changed (amber); drawn by the table's model, not a delegate."""
+    if not _TINT_BRUSHES:  # made once a QApplication exists
+        _TINT_BRUSHES.update({what: QBrush(QColor(colour)) for what, colour in TINTS.items()})
+    return {mid: _TINT_BRUSHES[what] for mid, what in marks.items() if what in _TINT_BRUSHES}
 
 
 def _count(n: int, one: str, many: str) -> str:
