@@ -30,6 +30,7 @@ from memlens.gui.filter_bar import KEYWORD, FilterBar
 from memlens.gui.graph_view import GraphView
 from memlens.gui.inspector import Inspector
 from memlens.gui.layout import stacked
+from memlens.gui.lazy_tabs import LazyTabs
 from memlens.gui.memory_table import MemoryTableModel, MemoryTableView
 from memlens.gui.merge_dialog import MergeDialog
 from memlens.gui.review_panel import ReviewPanel
@@ -78,17 +79,16 @@ class CollectionPage(QWidget):
         self.model = MemoryTableModel(service, self)
         self.table = MemoryTableView(self.model, self.selection)
         self.inspector = Inspector(service, self.selection)
-        self.graph_view = GraphView(self.selection, "graph")
-        self.map_view = GraphView(self.selection, "map")
         self.views = QTabWidget()
         self.views.setDocumentMode(True)
+        # The plots are made when first shown (or asked for): the table comes first.
+        self.lazy = LazyTabs(self.views)
+        self._stale_conflicts: list | None = None
+        self._query_vector = None
         self.views.addTab(self.table, "Table")
-        self.views.addTab(self.graph_view, "Graph")
-        self.views.addTab(self.map_view, "Semantic map")
-        self.timeline = TimelineView(service, self.selection, load=False)
-        self.views.addTab(self.timeline, "Timeline")
-        self.timeline.sig_range.connect(self._on_time_range)
-        self.timeline.sig_as_of.connect(self._on_as_of)
+        self.lazy.add("Graph", lambda: self._make_graph_view("graph"))
+        self.lazy.add("Semantic map", lambda: self._make_graph_view("map"))
+        self.lazy.add("Timeline", self._make_timeline)
         self.panels = {
             "Duplicates": DuplicatesPanel(service, workers, self.selection),
             "Conflicts": ConflictsPanel(service, workers, self.selection),
@@ -98,20 +98,9 @@ class CollectionPage(QWidget):
         for name, panel in self.panels.items():
             self.views.addTab(panel, name)
             panel.sig_applied.connect(self.sig_applied.emit)
-        self.traces_panel = TracesPanel(service, workers, self.selection)
-        self.views.addTab(self.traces_panel, "Traces")
-        self.traces_panel.sig_highlight.connect(self._set_highlight)
-        self.traces_panel.sig_query_point.connect(self.map_view.set_query_vector)
-        self.panels["Conflicts"].sig_found.connect(
-            lambda found: self.timeline.set_conflicts(
-                [c for c in found if c.similarity >= STALE_CONFLICT_SIMILARITY]
-            )
-        )
+        self.lazy.add("Traces", self._make_traces_panel)
+        self.panels["Conflicts"].sig_found.connect(self._on_conflicts_found)
         self.views.currentChanged.connect(self._on_view_changed)
-        for view in (self.graph_view, self.map_view):
-            view.sig_export.connect(self._ask_export)
-            view.sig_rebuild.connect(lambda: self._ensure_scene(force=True))
-            view.sig_options.connect(self._on_graph_options)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(stacked(self.filter_bar, self.views))
         splitter.addWidget(self.inspector)
@@ -129,6 +118,70 @@ class CollectionPage(QWidget):
         self.bridge.sig_changed.connect(self._on_service_change)
         self.refresh_facets()
         self.requery()
+
+    # -- the tabs made when first shown ----------------------------------------------
+    @property
+    def graph_view(self) -> GraphView:
+        return self.lazy.widget("Graph")
+
+    @property
+    def map_view(self) -> GraphView:
+        return self.lazy.widget("Semantic map")
+
+    @property
+    def timeline(self) -> TimelineView:
+        return self.lazy.widget("Timeline")
+
+    @property
+    def traces_panel(self) -> TracesPanel:
+        return self.lazy.widget("Traces")
+
+    def _made(self, *titles: str) -> list:
+        return [w for w in map(self.lazy.made, titles) if w is not None]
+
+    def _make_graph_view(self, kind: str) -> GraphView:
+        view = GraphView(self.selection, kind)
+        view.sig_export.connect(self._ask_export)
+        view.sig_rebuild.connect(lambda: self._ensure_scene(force=True))
+        view.sig_options.connect(self._on_graph_options)
+        view.set_graph_options(self._graph_options, self._map_method)
+        view.set_highlight(self._shown_lit())
+        if self.scene is not None:
+            view.set_scene(self.scene)
+        if kind == "map" and self._query_vector is not None:
+            view.set_query_vector(self._query_vector)
+        return view
+
+    def _make_timeline(self) -> TimelineView:
+        timeline = TimelineView(self.service, self.selection, load=False)
+        timeline.sig_range.connect(self._on_time_range)
+        timeline.sig_as_of.connect(self._on_as_of)
+        timeline.set_highlight(self._shown_lit())
+        if self._stale_conflicts is not None:
+            timeline.set_conflicts(self._stale_conflicts)
+        return timeline
+
+    def _make_traces_panel(self) -> TracesPanel:
+        panel = TracesPanel(self.service, self.workers, self.selection)
+        panel.sig_highlight.connect(self._set_highlight)
+        panel.sig_query_point.connect(self._on_query_point)
+        return panel
+
+    def _on_query_point(self, vector) -> None:
+        self._query_vector = vector
+        for view in self._made("Semantic map"):
+            view.set_query_vector(vector)
+
+    def _on_conflicts_found(self, found) -> None:
+        self._stale_conflicts = [c for c in found if c.similarity >= STALE_CONFLICT_SIMILARITY]
+        for timeline in self._made("Timeline"):
+            timeline.set_conflicts(self._stale_conflicts)
+
+    def _reload_traces_list(self) -> None:
+        """A retrieval was just recorded: list it, if the list was looked at."""
+        panel = self.lazy.made("Traces")
+        if panel is not None and panel.loaded:
+            panel.load()
 
     # -- reading ---------------------------------------------------------------
     def refresh_facets(self) -> None:
@@ -184,15 +237,16 @@ class CollectionPage(QWidget):
         self.model.set_hits(hits)
         self._set_highlight({h.record.id for h in hits})
         self._after_rows()
-        if self.traces_panel.loaded:  # the search was just recorded as a trace
-            self.traces_panel.load()
+        self._reload_traces_list()  # the search was just recorded as a trace
 
     def _set_highlight(self, ids: set[str] | None) -> None:
         self._lit = ids
-        if ids is None:
-            ids = self._session_lit  # a live session's memories stay lit while nothing else is
-        for view in (self.graph_view, self.map_view, self.timeline):
-            view.set_highlight(ids)
+        for view in self._made("Graph", "Semantic map", "Timeline"):
+            view.set_highlight(self._shown_lit())
+
+    def _shown_lit(self) -> set[str] | None:
+        # A live session's memories stay lit while nothing else is.
+        return self._session_lit if self._lit is None else self._lit
 
     def _on_view_changed(self, _index: int) -> None:
         panel = self.views.currentWidget()
@@ -217,8 +271,7 @@ class CollectionPage(QWidget):
         """A session's retrieval was traced: list it and draw it in the retrieval lane."""
         self._timeline_stale = True
         self._ensure_timeline()
-        if self.traces_panel.loaded:
-            self.traces_panel.load()
+        self._reload_traces_list()
 
     def open_trace(self, trace_id: str) -> None:
         trace = self.service.traces.get(trace_id) if self.service.traces is not None else None
@@ -267,7 +320,7 @@ class CollectionPage(QWidget):
         changed memories are asked of the index, positions stay); a new filter, projection
         or Rebuild builds it from scratch.
         """
-        if self.views.currentWidget() not in (self.graph_view, self.map_view):
+        if self.lazy.current_title() not in ("Graph", "Semantic map"):
             return
         if not (self._scene_stale or force):
             return
@@ -301,12 +354,12 @@ class CollectionPage(QWidget):
         self.scene = scene
         self._scene_changes -= taken
         self._scene_full_done = max(self._scene_full_done, wanted)
-        for view in (self.graph_view, self.map_view):
+        for view in self._made("Graph", "Semantic map"):
             view.set_scene(scene)
 
     def _on_graph_options(self, options: GraphOptions, method: str) -> None:
         """New semantic k, threshold, extra nodes or projection, from either view."""
-        for view in (self.graph_view, self.map_view):
+        for view in self._made("Graph", "Semantic map"):
             view.set_graph_options(options, method)
         if (options, method) == (self._graph_options, self._map_method):
             return
@@ -338,12 +391,12 @@ class CollectionPage(QWidget):
         exporter.export(str(path))
 
     def _showing_map(self) -> bool:
-        return self.views.currentWidget() is self.map_view
+        return self.lazy.current_title() == "Semantic map"
 
     # -- timeline --------------------------------------------------------------
     def _ensure_timeline(self) -> None:
         """Recompute the timeline off the GUI thread when it is showing and out of date."""
-        if self.views.currentWidget() is not self.timeline or not self._timeline_stale:
+        if self.lazy.current_title() != "Timeline" or not self._timeline_stale:
             return
         self._timeline_stale = False
         collection = self.service.store.collection
