@@ -14,6 +14,7 @@ from memlens.gui.main_window import MainWindow, start_window
 from memlens.paths import APP_ICON, RESOURCES
 
 STYLE = RESOURCES / "themes" / "light.qss"
+FONT_POINTS = 10
 
 
 # How long a thread may keep the GIL while another waits for it (Python's default: 5 ms).
@@ -33,6 +34,9 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app.setDesktopFileName("io.github.memlens.MemLens")
     if APP_ICON.is_file():
         app.setWindowIcon(QIcon(str(APP_ICON)))
+    font = app.font()
+    font.setPointSize(FONT_POINTS)
+    app.setFont(font)
     if STYLE.is_file():
         app.setStyleSheet(STYLE.read_text(encoding="utf-8"))
     return app
