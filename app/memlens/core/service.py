@@ -390,12 +390,13 @@ class MemoryService:
         """Embed and add new memories as one undoable step."""
         now = utc_now()
         records = [_stamped(r, now) for r in records]
+        label = label or f"Add {self._count(len(records))}"
         vectors = self._encode([r.text for r in records], progress)
         ops = [
             Operation("add", r.id, State(self._index.get(r.id)), State(r, v))
             for r, v in zip(records, vectors, strict=True)
         ]
-        return self._commit(label or f"Add {self._count(len(ops))}", ops, actor, reason)
+        return self._commit(label, ops, actor, reason)
 
     def update(
         self,
@@ -629,12 +630,18 @@ class MemoryService:
         return {i: found[i] for i in ids}
 
     def _encode(self, texts: list[str], progress: Progress | None = None) -> list[np.ndarray]:
-        out: list[np.ndarray] = []
-        for start in range(0, len(texts), _ENCODE_CHUNK):
-            out.extend(self.embedder.encode(texts[start : start + _ENCODE_CHUNK]))
+        # Shortest first, as the model does within one call: a chunk of similar lengths
+        # pads little. Chunks of arrival order padded every text to its chunk's longest,
+        # and an import embedded 20% slower than one call with every text.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out: list[np.ndarray | None] = [None] * len(texts)
+        for start in range(0, len(order), _ENCODE_CHUNK):
+            chunk = order[start : start + _ENCODE_CHUNK]
+            for i, vector in zip(chunk, self.embedder.encode([texts[i] for i in chunk]), strict=True):
+                out[i] = vector
             if progress:
-                progress(len(out), len(texts))
-        return out
+                progress(min(start + _ENCODE_CHUNK, len(texts)), len(texts))
+        return out  # type: ignore[return-value]  (every slot is filled)
 
     def _commit(self, label: str, ops: list[Operation], actor: str, reason: str | None) -> Change:
         if not ops:
