@@ -23,6 +23,7 @@ def main() -> int:
     os.environ["MEMLENS_DATA_DIR"] = str(tmp / "data")
     from PySide6.QtCore import QSettings
 
+    from memlens.core.ranking import Blend
     from memlens.core.record import Status
     from memlens.gui.app import make_app
     from memlens.gui.main_window import MainWindow
@@ -99,6 +100,21 @@ def main() -> int:
     settle(lambda: left_out in traces.why.text())
     settle_for(0.2)
     window.grab().save(str(OUT / "why-not-demo.png"))
+    # An agent's blended retrieval: each signal's part of each score, and a memory that
+    # similarity alone would have returned, out-scored by fresher or weightier ones.
+    blend = Blend(similarity=0.6, recency=0.2, importance=0.2)
+    question = "What does Bob like to eat?"
+    service.semantic_search(question, k=5, origin="agent:demo-chat", session_id="demo-chat", blend=blend)
+    traces.load()
+    traces.list.setCurrentRow(0)
+    settle(lambda: traces.trace is not None and traces.trace.source and traces.cutoff.isVisible())
+    blended = traces.trace
+    plain = [h.record.id for h in service.semantic_search(question, k=5, origin="cli")]
+    out_scored = next((i for i in plain if i not in blended.ids), plain[-1])
+    page.selection.set([out_scored])
+    settle(lambda: out_scored in traces.why.text())
+    settle_for(0.2)
+    window.grab().save(str(OUT / "trace-blend-demo.png"))
     page.show_view("Semantic map")
     settle_for(0.3)
     window.grab().save(str(OUT / "map-query-demo.png"))

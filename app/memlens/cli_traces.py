@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from memlens.core.query import Filter
+from memlens.core.ranking import Blend, describe
 from memlens.core.traces import CLI, Trace, TraceImportError, TraceStore
 
 
@@ -71,6 +72,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("query", help="the query text")
     p.add_argument("--k", type=int, default=10, metavar="N", help="how many results (default 10)")
     p.add_argument("--json", action="store_true", help="one JSON object per hit")
+    p.add_argument(
+        "--blend",
+        metavar="SPEC",
+        help="re-rank by more than similarity, e.g. 'recency=0.3,importance=0.2' (also keyword, "
+        "half_life_days, pool); each hit shows each signal's part of its score",
+    )
     _store_args(p)
     _filter_args(p)
 
@@ -241,13 +248,19 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise CliError("--k must be at least 1.")
+    try:
+        blend = Blend.parse(args.blend) if args.blend else None
+    except ValueError as exc:
+        raise CliError(f"--blend: {exc}.") from None
     service = _searching_service(args)
-    hits = service.semantic_search(args.query, args.k, _filter(args), origin=CLI)
+    hits = service.semantic_search(args.query, args.k, _filter(args), origin=CLI, blend=blend)
     for rank, h in enumerate(hits, 1):
         if args.json:
-            print(json.dumps({"rank": rank, "id": h.record.id, "score": h.score, "text": h.record.text}))
+            row = {"rank": rank, "id": h.record.id, "score": h.score, "text": h.record.text}
+            print(json.dumps(row | ({"components": h.components} if h.components else {})))
         else:
-            print(f"{rank:>3}  {h.score:6.3f}  {h.record.id}  {' '.join(h.record.text.split())[:100]}")
+            parts = f"  ({describe(h.components)})" if h.components else ""
+            print(f"{rank:>3}  {h.score:6.3f}  {h.record.id}  {' '.join(h.record.text.split())[:100]}{parts}")
     if service.traces is not None and not args.json:
         latest = service.traces.find(collection=service.store.collection, origin=CLI, limit=1)
         if latest:

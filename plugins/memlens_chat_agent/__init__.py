@@ -19,6 +19,12 @@ class ChatAgentPlugin(Plugin):
         Setting("model", "Model", DEFAULT_MODEL, "model name the endpoint knows"),
         Setting("api_key", "API key", "", "empty: $OPENAI_API_KEY (local servers need none)", secret=True),
         Setting("k", "Memories per turn", 5, "how many memories each turn retrieves"),
+        Setting(
+            "ranking",
+            "Ranking",
+            "",
+            "empty: similarity only; else weights, e.g. recency=0.3,importance=0.2 (also keyword)",
+        ),
         Setting("stream", "Stream answers", True, "show the answer as it is written"),
         Setting("extraction", "Decisions by", "json", "JSON mode or a tool call", choices=("json", "tools")),
         Setting("user_id", "User id", "user", "whose memories are read and written (their user_id)"),

@@ -1,7 +1,8 @@
 """One chat turn: retrieve, answer, remember.
 
-1. The user's message is searched among the user's memories in the open collection
-   (recorded as a trace of this session).
+1. The user's message is searched among the user's memories in the open collection,
+   by similarity or by the Ranking setting's blend with recency, importance and keyword
+   overlap (recorded as a trace of this session, each signal's part of each score kept).
 2. The model answers with the retrieved memories in its system prompt (streamed when
    the setting says so, so the Sessions panel shows it as it is written).
 3. A second call asks the model what to remember: add, update or delete memories, or
@@ -21,6 +22,7 @@ from typing import Any
 from memlens.plugin_api import (
     ASSISTANT,
     USER,
+    Blend,
     Filter,
     MemoryRecord,
     PluginSettings,
@@ -75,6 +77,7 @@ class ChatConfig:
     model: str
     api_key: str | None
     k: int
+    ranking: str  # a Blend spec; empty: similarity only
     stream: bool
     extraction: str  # "json" (JSON mode) or "tools" (a forced tool call)
     user_id: str
@@ -88,6 +91,7 @@ class ChatConfig:
             model=s.get("model") or env.get("MEMLENS_LLM_MODEL") or DEFAULT_MODEL,
             api_key=s.get("api_key") or env.get("OPENAI_API_KEY") or None,
             k=max(1, int(s.get("k") or 5)),
+            ranking=str(s.get("ranking") or "").strip(),
             stream=bool(s.get("stream")),
             extraction=str(s.get("extraction") or "json"),
             user_id=str(s.get("user_id") or "user"),
@@ -138,7 +142,13 @@ class ChatAgent:
             )
             return
         try:
-            hits = session.search(text, k=config.k, flt=Filter(users=frozenset({config.user_id})))
+            blend = Blend.parse(config.ranking) if config.ranking else None
+        except ValueError as exc:
+            session.error(f"The Ranking setting cannot be read ({exc}); fix it in Plugins….")
+            return
+        try:
+            mine = Filter(users=frozenset({config.user_id}))
+            hits = session.search(text, k=config.k, flt=mine, blend=blend)
         except StoreUnavailable as exc:
             session.error(str(exc))
             return

@@ -123,6 +123,40 @@ def test_tool_call_decisions_and_a_plain_answer(chat, model):
     assert chat.transcript(session.id)[1][0] == "assistant"
 
 
+def test_the_ranking_setting_blends_recency_into_the_retrieval(chat, model):
+    from datetime import timedelta
+
+    from memlens.core.record import MemoryRecord, utc_now
+
+    now = utc_now()
+    chat.service.add(
+        [
+            MemoryRecord(
+                id="old", text="The user lives in Lyon.", user_id="user", created_at=now - timedelta(days=900)
+            ),
+            MemoryRecord(id="new", text="The user moved to Grenoble.", user_id="user", created_at=now),
+        ]
+    )
+    chat.host.settings("chat-agent").update({"ranking": "similarity=0.5,recency=0.5", "k": 1})
+    model.decide = lambda shown, body: {"decisions": [{"op": "none"}]}
+    session = chat.start_session("Chat agent")
+    chat.send(session, "Where does the user live?")
+    prompt = chat_requests(model.server)[-1]["messages"][0]["content"]
+    assert "[1] The user moved to Grenoble." in prompt and "Lyon" not in prompt
+    (trace,) = chat.service.traces.find(session_id=session.id)
+    assert trace.source["blend"]["recency"] == 0.5
+    assert set(trace.hits[0].components) == {"similarity", "recency"}
+
+
+def test_a_ranking_setting_that_cannot_be_read_is_an_error_before_any_request(chat, model):
+    chat.host.settings("chat-agent").update({"ranking": "recency=soon"})
+    session = chat.start_session("Chat agent")
+    chat.send(session, "Hello?")
+    role, text = chat.transcript(session.id)[-1]
+    assert role == "error" and "Ranking setting cannot be read" in text and "'soon' is not a number" in text
+    assert model.server.requests == []
+
+
 def test_decisions_that_are_not_json_write_nothing_and_say_so(chat, model):
     session = chat.start_session("Chat agent")
     model.decide = lambda shown, body: "Sure! I will remember that you like tea."

@@ -63,6 +63,8 @@ class SearchHit:
     rank: int
     distance: float
     score: float
+    # Each signal's part of `score` when a blend ranked the hit (see core.ranking).
+    components: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from memlens.core.journal import (
 )
 from memlens.core.mem0_history import Mem0Event, Mem0History
 from memlens.core.query import Facets, Filter, SearchHit
+from memlens.core.ranking import Blend
 from memlens.core.record import HIDDEN_STATUSES, MemoryRecord, Status, utc_now
 from memlens.core.store import MemoryStore, StoredMemory, StoreError, VectorHit
 from memlens.core.traces import GUI, TraceStore
@@ -280,9 +281,11 @@ class MemoryService:
         flt: Filter = Filter(),
         origin: str = GUI,
         session_id: str | None = None,
+        blend: Blend | None = None,
     ) -> list[SearchHit]:
         """Embed the query and ask the vector index, restricted to what `flt` lets through.
 
+        With a `blend`, the nearest `k * blend.pool` are re-ranked by its weighted signals.
         With a trace store attached the retrieval is recorded: `origin` says who asked
         ("gui", "cli", "plugin:<name>", "agent:<session>").
         """
@@ -290,7 +293,7 @@ class MemoryService:
             return []
         started = time.perf_counter()
         vector = self.embedder.encode([text])[0]
-        out = self.search_vector(vector, k, flt)
+        out = self.search_vector(vector, k, flt, text=text, blend=blend)
         if self.traces is not None:
             latency_ms = (time.perf_counter() - started) * 1000.0
             self.traces.record_search(
@@ -304,11 +307,26 @@ class MemoryService:
                 session_id=session_id,
                 collection=self.store.collection,
                 model=self.embedder.name,
+                blend=blend,
             )
         return out
 
-    def search_vector(self, vector: np.ndarray, k: int = 20, flt: Filter = Filter()) -> list[SearchHit]:
-        """The index half of a search, for a vector already made (replays); not recorded."""
+    def search_vector(
+        self,
+        vector: np.ndarray,
+        k: int = 20,
+        flt: Filter = Filter(),
+        *,
+        text: str = "",
+        blend: Blend | None = None,
+        now: datetime | None = None,
+    ) -> list[SearchHit]:
+        """The index half of a search, for a vector already made (replays); not recorded.
+
+        A blend needs the query `text` (keyword overlap) and ranks recency from `now`."""
+        if blend is not None and not blend.is_plain and k > 0:
+            pool = self.search_vector(vector, k * blend.pool, flt)
+            return blend.rerank(text, pool, k, now or utc_now())
         hidden = self._derived.hidden
         if flt.is_default and len(hidden) <= _OVERFETCH_LIMIT:
             hits = self.store.query(vector, k + len(hidden), None) if k > 0 else []

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from memlens.core.query import Filter, SearchHit
+from memlens.core.ranking import Blend
 from memlens.core.record import Status, parse_time
 from memlens.core.sqlite_file import SqliteFile
 
@@ -177,15 +178,18 @@ def search_trace(
     session_id: str | None = None,
     collection: str | None = None,
     model: str | None = None,
+    blend: Blend | None = None,
 ) -> Trace:
-    """The trace of one MemLens search (not stored: see `TraceStore.add`)."""
+    """The trace of one MemLens search (not stored: see `TraceStore.add`). A blended
+    search keeps its weights in `source`, so why-not and replay can score as it did."""
+    blended = blend is not None and not blend.is_plain
     return Trace(
         query=query,
         k=k,
         hits=tuple(
-            TraceHit(h.record.id, h.rank, h.distance, h.score, h.record.text, {"similarity": h.score})
-            for h in hits
+            TraceHit(h.record.id, h.rank, h.distance, h.score, h.record.text, _parts(h)) for h in hits
         ),
+        source={"blend": blend.to_dict()} if blended else {},
         origin=origin,
         model=model,
         embedding=np.asarray(vector, dtype=np.float32),
@@ -194,6 +198,10 @@ def search_trace(
         session_id=session_id,
         collection=collection,
     )
+
+
+def _parts(hit: SearchHit) -> dict[str, float]:
+    return hit.components or {"similarity": hit.score}
 
 
 _COLS = (

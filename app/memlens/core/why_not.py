@@ -4,8 +4,9 @@ The vector index is approximate (HNSW), so "it was not returned" has several cau
 that look the same from outside. Here the trace's query vector is compared with every
 memory in the collection by brute force, in the collection's own distance, giving the
 memory's exact rank; the checks then go from the plainest cause to the subtlest:
-missing, status, filter, threshold, and only then rank: beyond k, an index miss, or
-(for imported retrievers that mix BM25 or boosts into the score) a re-ranking.
+missing, status, filter, threshold, and only then rank: beyond k, an index miss, or a
+re-ranking (a MemLens blend, scored again here; or an imported retriever that mixes
+BM25 or boosts into its score).
 Everything is measured against the store as it is now; `changed_since` says when the
 memory changed after the trace, so a person knows the trace saw a different memory.
 """
@@ -19,6 +20,7 @@ from datetime import datetime
 import numpy as np
 
 from memlens.core.query import Filter
+from memlens.core.ranking import Blend, blend_of, describe
 from memlens.core.record import HIDDEN_STATUSES, MemoryRecord, Status
 from memlens.core.service import MemoryService
 from memlens.core.store import StoreError
@@ -270,6 +272,9 @@ def _why(service: MemoryService, trace: Trace, mid: str, run: _Pass) -> WhyNot:
     if rank is None or d is None:
         text = f"Its vector is not in the store, so no search can return it.{note}"
         return WhyNot(mid, MISSING, text, **base)
+    blend = blend_of(trace.source)
+    if blend is not None and not changed:
+        return _why_blended(service, trace, record, blend, rank, d, base)
     if rank > k:
         text = f"It ranks #{rank} for this query (distance {d:.4f}); only the top {k} were returned.{note}"
         return WhyNot(mid, BEYOND_K, text, **base)
@@ -305,13 +310,46 @@ def _why(service: MemoryService, trace: Trace, mid: str, run: _Pass) -> WhyNot:
     return WhyNot(mid, INDEX_MISS, text, **base)
 
 
+def _why_blended(
+    service: MemoryService, trace: Trace, record: MemoryRecord, blend: Blend, rank: int, d: float, base: dict
+) -> WhyNot:
+    """A MemLens blended search: outside the candidate pool, out-scored within it, or
+    in the pool by exact search yet not among the candidates the index gave."""
+    mid, k, pool = record.id, trace.k, trace.k * blend.pool
+    if rank > pool:
+        text = (
+            f"It ranks #{rank} by similarity (distance {d:.4f}); the blend re-ranks only the nearest "
+            f"{pool}, so its {' and '.join(blend.extra_signals)} were never weighed."
+        )
+        return WhyNot(mid, BEYOND_K, text, **base)
+    parts = blend.parts(trace.query, record, service._score(d), trace.time)
+    mine = sum(parts.values())
+    scored = [h for h in trace.hits if h.score is not None]
+    full = len(trace.hits) >= k and scored
+    last = min(scored, key=lambda h: float(h.score or 0.0)) if full else None
+    if last is None or mine >= float(last.score or 0.0):
+        text = (
+            f"It ranks #{rank} by exact search (distance {d:.4f}), among the nearest {pool}, and its blended "
+            f"score {mine:.3f} ({describe(parts)}) would have placed it in the top {k}, but the approximate "
+            "(HNSW) index did not return it among the candidates: an index miss."
+        )
+        return WhyNot(mid, INDEX_MISS, text, **base)
+    text = (
+        f"It ranks #{rank} by similarity (distance {d:.4f}), among the {pool} the blend re-ranks, but its "
+        f"blended score {mine:.3f} ({describe(parts)}) is below the last one returned, #{last.rank} at "
+        f"{last.score:.3f} ({describe(last.components)})."
+    )
+    return WhyNot(mid, RERANKED, text, **base)
+
+
 # -- replay --------------------------------------------------------------------------
 def replay(service: MemoryService, trace: Trace) -> Replay:
     """Re-run the trace's vector, k and filter through the service as it is now."""
     vector, reembedded = query_vector(service, trace)
     flt = trace.filter if trace.filter is not None else Filter()
-    now = service.search_vector(vector, trace.k, flt)
-    hits = tuple(TraceHit(h.record.id, h.rank, h.distance, h.score, h.record.text) for h in now)
+    blend = blend_of(trace.source)
+    now = service.search_vector(vector, trace.k, flt, text=trace.query, blend=blend)
+    hits = tuple(TraceHit(h.record.id, h.rank, h.distance, h.score, h.record.text, h.components) for h in now)
     old = {h.memory_id: h.rank for h in trace.hits}
     new = {h.memory_id: h.rank for h in hits}
     return Replay(

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from memlens.core.pinned import PinnedQuery, PinnedStore, check_pinned
+from memlens.core.ranking import blend_of, describe, weights
 from memlens.core.record import utc_now
 from memlens.core.service import MemoryService
 from memlens.core.traces import GUI, Trace
@@ -118,7 +119,10 @@ class TracesPanel(QWidget):
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setWordWrap(True)
         self.hits = QTableWidget(0, 4)
-        self.hits.setHorizontalHeaderLabels(["Rank", "Score", "Components", "Text at retrieval"])
+        self.hits.setHorizontalHeaderLabels(["Rank", "Score", "Score parts", "Text at retrieval"])
+        self.hits.horizontalHeaderItem(2).setToolTip(
+            "What each signal (similarity, recency, importance, keyword) added to the score"
+        )
         self.hits.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.hits.verticalHeader().setVisible(False)
         self.hits.setItemDelegateForColumn(1, ScoreBar(self.hits))
@@ -252,15 +256,17 @@ class TracesPanel(QWidget):
         flt = "unknown (imported)" if trace.filter is None else ("none" if trace.filter.is_default else "set")
         latency = f"{trace.latency_ms:.0f} ms" if trace.latency_ms is not None else "?"
         session = f" · session {trace.session_id}" if trace.session_id else ""
+        blend = blend_of(trace.source)
+        ranked = f" · ranked by {weights(blend)}" if blend else ""
         self.header.setText(
             f"“{trace.query}” · k={trace.k} · filter {flt} · {latency} · {trace.origin}{session}"
-            f" · model {short_model(trace.model)}"
+            f" · model {short_model(trace.model)}{ranked}"
         )
         self.hits.setRowCount(len(trace.hits))
         for row, h in enumerate(trace.hits):
             score = QTableWidgetItem("" if h.score is None else f"{h.score:.3f}")
             score.setData(Qt.ItemDataRole.UserRole, None if h.score is None else float(h.score))
-            parts = " · ".join(f"{k} {v:.2f}" for k, v in h.components.items())
+            parts = describe(h.components)
             cells = [
                 QTableWidgetItem(str(h.rank)),
                 score,

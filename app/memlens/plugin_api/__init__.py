@@ -8,6 +8,7 @@ See docs/WRITING_PLUGINS.md.
 """
 
 from memlens.core.query import Filter, SearchHit
+from memlens.core.ranking import Blend
 from memlens.core.record import MemoryRecord, Status
 from memlens.core.store import StoreError
 from memlens.plugin_api.context import PluginContext, PluginServices
@@ -61,6 +62,7 @@ __all__ = [
     "SYSTEM",
     "TOOL",
     "USER",
+    "Blend",
     "ChatAgent",
     "Event",
     "EventPublisher",

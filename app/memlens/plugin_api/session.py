@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from memlens.core.query import Filter, SearchHit
+from memlens.core.ranking import Blend
 from memlens.core.record import MemoryRecord
 from memlens.plugin_api.events import (
     ASSISTANT,
@@ -86,9 +87,14 @@ class SessionHandle:
         self.say(ERROR, text)
 
     # -- memory ----------------------------------------------------------------------------
-    def search(self, query: str, k: int = 5, flt: Filter = Filter()) -> list[SearchHit]:
-        """Retrieve memories; recorded as a trace of this session and shown as it happens."""
-        hits, trace = self.store.search_traced(query, k, flt, origin=self.actor, session_id=self.id)
+    def search(
+        self, query: str, k: int = 5, flt: Filter = Filter(), blend: Blend | None = None
+    ) -> list[SearchHit]:
+        """Retrieve memories (re-ranked by `blend` when given); recorded as a trace of this
+        session, each signal's part of each score included, and shown as it happens."""
+        hits, trace = self.store.search_traced(
+            query, k, flt, origin=self.actor, session_id=self.id, blend=blend
+        )
         self.events.publish(
             RetrievalPerformed(
                 session_id=self.id,

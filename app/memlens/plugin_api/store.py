@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from memlens.core.query import Filter, SearchHit
+from memlens.core.ranking import Blend
 from memlens.core.record import MemoryRecord, Status
 from memlens.core.traces import Trace
 
@@ -77,9 +78,11 @@ class MemoryStoreView:
         *,
         origin: str | None = None,
         session_id: str | None = None,
+        blend: Blend | None = None,
     ) -> list[SearchHit]:
-        """Search by meaning; recorded as a trace (origin: the plugin, unless given)."""
-        hits, _trace = self.search_traced(query, k, flt, origin=origin, session_id=session_id)
+        """Search by meaning (re-ranked by `blend` when given); recorded as a trace
+        (origin: the plugin, unless given)."""
+        hits, _trace = self.search_traced(query, k, flt, origin=origin, session_id=session_id, blend=blend)
         return hits
 
     def search_traced(
@@ -90,10 +93,13 @@ class MemoryStoreView:
         *,
         origin: str | None = None,
         session_id: str | None = None,
+        blend: Blend | None = None,
     ) -> tuple[list[SearchHit], Trace | None]:
         """`search`, also returning the trace it recorded (None when no trace store is attached)."""
         service = self._open()
-        hits = service.semantic_search(query, k, flt, origin=origin or self.actor, session_id=session_id)
+        hits = service.semantic_search(
+            query, k, flt, origin=origin or self.actor, session_id=session_id, blend=blend
+        )
         trace = None
         if service.traces is not None and query.strip():
             # The service records the trace but does not return it: the newest trace of
