@@ -30,6 +30,7 @@ from memlens.core.journal import (
     Operation,
     State,
 )
+from memlens.core.malloc_tuning import release_free_memory
 from memlens.core.mem0_history import Mem0Event, Mem0History
 from memlens.core.query import Facets, Filter, SearchHit
 from memlens.core.ranking import Blend
@@ -658,6 +659,8 @@ class MemoryService:
             chunk = order[start : start + _ENCODE_CHUNK]
             for i, vector in zip(chunk, self.embedder.encode([texts[i] for i in chunk]), strict=True):
                 out[i] = vector
+            if len(texts) > _ENCODE_CHUNK:
+                release_free_memory()  # each chunk's tensors outgrow the last's (see malloc_tuning)
             if progress:
                 progress(min(start + _ENCODE_CHUNK, len(texts)), len(texts))
         return out  # type: ignore[return-value]  (every slot is filled)
