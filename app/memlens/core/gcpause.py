@@ -9,7 +9,8 @@ the work ends is moved out of the collector's sight: it is mostly the work's res
 do not walk it again; it is still freed when no longer referenced.
 
 The collector is process-wide: pauses from several threads nest, and it is re-enabled
-when the last one ends.
+when the last one ends, unless a window collects by hand (`collect_by_hand`): then
+automatic collection stays off and the window's GUI thread runs it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,29 @@ FREEZE_FROM = 20_000  # memories from which a large result is kept out of collec
 
 _lock = threading.Lock()
 _depth = 0
+_by_hand = 0  # windows collecting on their own thread (see memlens.gui.gui_gc)
 _was_enabled = True
+
+
+def paused() -> bool:
+    """True while large work runs without collections (a hand collector waits too)."""
+    return _depth > 0
+
+
+def collect_by_hand(on: bool) -> None:
+    """Turn automatic collection off (on=True) for a caller that collects itself; calls
+    nest, and the collector's earlier state comes back when the last caller is done."""
+    global _by_hand, _was_enabled
+    with _lock:
+        if on:
+            if _by_hand == 0 and _depth == 0:
+                _was_enabled = gc.isenabled()
+            _by_hand += 1
+            gc.disable()
+        elif _by_hand:
+            _by_hand -= 1
+            if _by_hand == 0 and _depth == 0 and _was_enabled:
+                gc.enable()
 
 
 @contextmanager
@@ -33,9 +56,9 @@ def no_gc_pauses(freeze: bool = False, collect_young: bool = False) -> Iterator[
     instead of keeping them for good."""
     global _depth, _was_enabled
     with _lock:
-        if _depth == 0:
+        if _depth == 0 and _by_hand == 0:
             _was_enabled = gc.isenabled()
-            gc.disable()
+        gc.disable()
         _depth += 1
     try:
         yield
@@ -46,5 +69,5 @@ def no_gc_pauses(freeze: bool = False, collect_young: bool = False) -> Iterator[
                     gc.collect(0)
                 gc.freeze()
             _depth -= 1
-            if _depth == 0 and _was_enabled:
+            if _depth == 0 and _by_hand == 0 and _was_enabled:
                 gc.enable()

@@ -32,6 +32,7 @@ from memlens.core.store import CollectionInfo
 from memlens.core.workspace import default_store_dir, open_service
 from memlens.gui.collection_page import CollectionPage
 from memlens.gui.export_dialog import ExportDialog
+from memlens.gui.gui_gc import GuiThreadCollector
 from memlens.gui.import_dialog import ImportDialog
 from memlens.gui.live_sync import LiveSync
 from memlens.gui.llm_settings_dialog import LLMSettingsDialog, apply_settings
@@ -78,6 +79,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("MemLens")
         self.resize(1400, 860)
         self.settings = settings or QSettings("MemLens", "MemLens")
+        self.collector = GuiThreadCollector(self)
+        self.collector.start()
         apply_settings(self.settings)  # the language model's base URL and model
         self.embedder = SentenceTransformerEmbedder(model)
         self.workers = Workers(self)
@@ -580,6 +583,7 @@ class MainWindow(QMainWindow):
             self.live.stop()
         self.plugins.shutdown()
         self.workers.wait()  # let queued writes land; nothing a user did is dropped
+        self.collector.stop()
         event.accept()
 
 
