@@ -205,12 +205,9 @@ COLUMNS = [
 
 
 def table(rows: list[dict]) -> str:
-    head = [c[1] for c in COLUMNS]
-    body = [[("—" if r.get(k) is None else f.format(r[k])) for k, _, f in COLUMNS] for r in rows]
-    widths = [max(len(x) for x in col) for col in zip(head, *body, strict=False)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True))]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(b, widths, strict=True)) for b in body]
-    return "\n".join(lines)
+    from benchlib import format_table  # benchlib imports this module
+
+    return format_table(rows, COLUMNS)
 
 
 def main() -> int:

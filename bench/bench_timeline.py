@@ -27,6 +27,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
+from benchlib import format_table
 from synthetic import synthetic_store
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -193,12 +194,7 @@ COLUMNS = [
 
 
 def table(rows: list[dict]) -> str:
-    head = [c[1] for c in COLUMNS]
-    body = [[("—" if r.get(k) is None else f.format(r[k])) for k, _, f in COLUMNS] for r in rows]
-    widths = [max(len(x) for x in col) for col in zip(head, *body, strict=False)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True))]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(b, widths, strict=True)) for b in body]
-    return "\n".join(lines)
+    return format_table(rows, COLUMNS)
 
 
 def main() -> int:
