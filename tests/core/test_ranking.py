@@ -113,6 +113,10 @@ def test_replay_re_ranks_with_the_same_blend(store):
         ("recency=soon", "'soon' is not a number"),
         ("similarity=0", "at least one weight"),
         ("recency=-1", "zero or more"),
+        ("recency=nan", "zero or more"),
+        ("pool=inf", "pool must be a whole number, not inf"),
+        ("pool=2.5", "pool must be a whole number"),
+        ("pool=0", "pool must be at least 1"),
     ],
 )
 def test_a_bad_blend_is_explained(spec, said):

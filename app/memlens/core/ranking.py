@@ -37,7 +37,7 @@ class Blend:
     def __post_init__(self) -> None:
         weights = [getattr(self, s) for s in SIGNALS]
         if any(w < 0 or not math.isfinite(w) for w in weights):
-            raise ValueError("weights must be zero or more")
+            raise ValueError("weights must be numbers, zero or more")
         if sum(weights) <= 0:
             raise ValueError("at least one weight must be above zero")
         if not self.half_life_days > 0:
@@ -71,6 +71,8 @@ class Blend:
             except ValueError:
                 raise ValueError(f"{part!r}: {value.strip()!r} is not a number") from None
         if "pool" in fields:
+            if not fields["pool"].is_integer():
+                raise ValueError(f"pool must be a whole number, not {fields['pool']:g}")
             fields["pool"] = int(fields["pool"])
         return cls(**fields)  # type: ignore[arg-type]
 
