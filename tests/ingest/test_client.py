@@ -432,9 +432,11 @@ def test_an_answer_that_is_not_http_costs_its_batch_not_the_client(scripted, cap
 def test_a_notice_of_dropped_events_that_does_not_arrive_is_sent_again(scripted):
     open_ = threading.Event()
     refused_notices: list[list[dict]] = []
+    busy_answers: list[float] = []
 
     def answer(events: list[dict]) -> int:
         if not open_.is_set():
+            busy_answers.append(time.monotonic())
             return 503  # busy while the agent fills its buffer of 2
         if any(e.get("role") == "notice" for e in events) and not refused_notices:
             refused_notices.append(events)
@@ -447,6 +449,11 @@ def test_a_notice_of_dropped_events_that_does_not_arrive_is_sent_again(scripted)
     for n in range(5):
         s.message("user", f"message {n}")
     assert client.dropped == 4  # 6 events, 2 kept
+    # Two more "busy" answers after the drops: the notice must still say why events were
+    # dropped, not what the last delivery met (it said "MemLens is busy (HTTP 503)").
+    seen, deadline = len(busy_answers), time.monotonic() + 10
+    while len(busy_answers) < seen + 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     open_.set()
     assert client.flush(10)
     deadline = time.monotonic() + 10

@@ -91,6 +91,9 @@ class Sender:
         self._warned = self.unusable is not None  # the client said so when it was made
         self._failing = False  # the last delivery found MemLens unreachable
         self.last_error: str | None = None
+        # Why events were lost, for the notice: `last_error` moves on with each failed
+        # delivery, and a 503 after the drops made the notice blame the wrong thing.
+        self._drop_reason: str | None = None
         self.token_refused = False  # the last answer was 401: the token may have changed
 
     # -- the agent's side ---------------------------------------------------------------
@@ -151,7 +154,7 @@ class Sender:
         """Count lost events (caller holds the lock); warn the first time only."""
         self.dropped += len(events)
         self._missing.update(e.get("session_id", "") for e in events)
-        self.last_error = why
+        self.last_error = self._drop_reason = why
         if not self._warned:
             self._warned = True
             log.warning(
@@ -170,7 +173,7 @@ class Sender:
                 wire.MESSAGE,
                 sid,
                 role="notice",
-                text=f"MemLens client: {n} event(s) of this session were dropped ({self.last_error}).",
+                text=f"MemLens client: {n} event(s) of this session were dropped ({self._drop_reason}).",
             )
             for sid, n in told.items()
             if sid
