@@ -4,15 +4,16 @@ command line all keep the blend."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from memlens.core.ranking import Blend
+from memlens.core.ranking import Blend, blend_of
 from memlens.core.record import MemoryRecord, utc_now
 from memlens.core.traces import TraceStore
-from memlens.core.why_not import BEYOND_K, RERANKED, replay, why_not
+from memlens.core.why_not import BEYOND_K, CHANGED_SINCE, RERANKED, replay, why_not
 from tests_support import run_cli
 
 NOW = utc_now()
@@ -56,9 +57,8 @@ def test_recency_puts_the_fresh_memory_first_and_the_parts_add_up(store):
         assert set(h.components) == {"similarity", "recency"}
         assert sum(h.components.values()) == pytest.approx(h.score)
     assert hits[0].score >= hits[1].score
-    # r1 is 700 days old: its recency part is all but nothing.
-    old = next((h for h in hits if h.record.id == "r1"), None)
-    assert old is None or old.components["recency"] < 0.001
+    assert blend.recency_of(store.get("r1"), utc_now()) < 0.001  # 700 days, half-life 30
+    assert blend.recency_of(store.get("r2"), utc_now()) > 0.9  # 2 days
 
 
 def test_importance_weighs_only_when_asked(store):
@@ -96,13 +96,34 @@ def test_why_not_scores_the_blend_again(store):
     assert answer.cause == BEYOND_K and "re-ranks only the nearest 2" in answer.message
 
 
-def test_replay_re_ranks_with_the_same_blend(store):
+def test_replay_re_ranks_with_the_same_blend_at_the_traces_time(store):
     blend = Blend(similarity=0.5, recency=0.5)
     store.semantic_search("where does Alice live", k=2, blend=blend)
     trace = store.traces.find(limit=1)[0]
     again = replay(store, trace)
     assert not again.changed and again.hits[0].memory_id == "r2"
     assert set(again.hits[0].components) == {"similarity", "recency"}
+    # Recency is scored at the trace's time, not the replay's: a trace of 60 days ago
+    # replays with r2 as fresh as it was then (it was made 2 days before now).
+    earlier = dataclasses.replace(trace, time=NOW - timedelta(days=60))
+    r2 = next(h for h in replay(store, earlier).hits if h.memory_id == "r2")
+    assert r2.components["recency"] == pytest.approx(0.5 * blend.recency_of(store.get("r2"), earlier.time))
+    assert r2.components["recency"] == pytest.approx(0.5)  # not yet made then: age 0, recency 1 × weight ½
+
+
+def test_a_naive_time_from_a_plugin_counts_as_utc(store):
+    naive = datetime.now()
+    record = MemoryRecord(id="n1", text="Alice lives near the old harbour.", created_at=naive)
+    assert Blend(recency=1.0).recency_of(record, utc_now()) > 0.9
+
+
+def test_a_trace_without_a_real_blend_is_a_plain_trace():
+    assert blend_of({"blend": {}}) is None
+    assert blend_of({"blend": {"recency": -1}}) is None
+    assert blend_of({}) is None
+    assert blend_of({"blend": {"recency": 0.5}}).recency == 0.5
+    with pytest.raises(ValueError, match="whole number"):
+        Blend(recency=0.5, pool=2.5)
 
 
 @pytest.mark.parametrize(
@@ -136,3 +157,12 @@ def test_the_command_line_blends_and_shows_the_parts(store, store_dir, capsys):
 
     code, _, err = run_cli(capsys, *args, "--blend", "freshness=1")
     assert code != 0 and "--blend: 'freshness=1' is not NAME=NUMBER" in err
+
+
+def test_a_memory_changed_since_a_blended_trace_is_said_to_have_changed(store):
+    store.semantic_search("where does Alice live", k=1, blend=Blend(similarity=0.5, recency=0.5, pool=2))
+    trace = store.traces.find(limit=1)[0]
+    store.edit("r1", text="Alice lives in Berlin, near the river Spree.")
+    answer = why_not(store, trace, "r1")
+    assert answer.cause == CHANGED_SINCE and answer.changed_since
+    assert "among the 2 the blend re-ranks" in answer.message

@@ -65,7 +65,10 @@ def no_gc_pauses(freeze: bool = False, collect_young: bool = False) -> Iterator[
     finally:
         with _lock:
             if freeze:
-                if collect_young:
+                # Not on this thread while a window collects by hand: the young generation
+                # may hold the GUI's Qt objects, which must die on the GUI thread. Its
+                # cycles are frozen with the rest instead (kept, not torn down here).
+                if collect_young and _by_hand == 0:
                     gc.collect(0)
                 gc.freeze()
             _depth -= 1

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from memlens.core.query import SearchHit
 from memlens.core.record import MemoryRecord
@@ -42,6 +42,8 @@ class Blend:
             raise ValueError("at least one weight must be above zero")
         if not self.half_life_days > 0:
             raise ValueError("half_life_days must be above zero")
+        if not isinstance(self.pool, int) or isinstance(self.pool, bool):
+            raise ValueError(f"pool must be a whole number, not {self.pool!r}")
         if self.pool < 1:
             raise ValueError("pool must be at least 1")
 
@@ -102,6 +104,10 @@ class Blend:
         when = record.created_at or record.updated_at
         if when is None:
             return 0.0
+        if when.tzinfo is None:  # a plugin may hand in a naive time: UTC, as stored
+            when = when.replace(tzinfo=UTC)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
         age_days = max(0.0, (now - when).total_seconds() / 86400.0)
         return 0.5 ** (age_days / self.half_life_days)
 
@@ -151,6 +157,7 @@ def blend_of(source: dict) -> Blend | None:
     """The blend a trace recorded (in its `source`), if it was a blended search."""
     raw = source.get("blend") if isinstance(source, dict) else None
     try:
-        return Blend.from_dict(raw) if isinstance(raw, dict) else None
+        blend = Blend.from_dict(raw) if isinstance(raw, dict) else None
     except (TypeError, ValueError):
         return None
+    return None if blend is None or blend.is_plain else blend

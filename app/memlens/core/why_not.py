@@ -273,15 +273,16 @@ def _why(service: MemoryService, trace: Trace, mid: str, run: _Pass) -> WhyNot:
         text = f"Its vector is not in the store, so no search can return it.{note}"
         return WhyNot(mid, MISSING, text, **base)
     blend = blend_of(trace.source)
-    if blend is not None and not changed:
+    if blend is not None and (not changed or rank > k * blend.pool):
         return _why_blended(service, trace, record, blend, rank, d, base)
-    if rank > k:
+    if rank > k and blend is None:
         text = f"It ranks #{rank} for this query (distance {d:.4f}); only the top {k} were returned.{note}"
         return WhyNot(mid, BEYOND_K, text, **base)
     if changed:
         touched = _when(record.updated_at or record.created_at)
+        within = f"among the {k * blend.pool} the blend re-ranks" if blend else f"within the top {k}"
         text = (
-            f"It ranks #{rank} now, within the top {k}, but it was added or changed at {touched}, "
+            f"It ranks #{rank} now, {within}, but it was added or changed at {touched}, "
             f"after this trace ({_when(trace.time)}): the retrieval saw a different memory."
         )
         return WhyNot(mid, CHANGED_SINCE, text, **base)
@@ -327,7 +328,7 @@ def _why_blended(
     scored = [h for h in trace.hits if h.score is not None]
     full = len(trace.hits) >= k and scored
     last = min(scored, key=lambda h: float(h.score or 0.0)) if full else None
-    if last is None or mine >= float(last.score or 0.0):
+    if last is None or mine > float(last.score or 0.0):  # a tie lost to the index's order
         text = (
             f"It ranks #{rank} by exact search (distance {d:.4f}), among the nearest {pool}, and its blended "
             f"score {mine:.3f} ({describe(parts)}) would have placed it in the top {k}, but the approximate "
@@ -348,7 +349,8 @@ def replay(service: MemoryService, trace: Trace) -> Replay:
     vector, reembedded = query_vector(service, trace)
     flt = trace.filter if trace.filter is not None else Filter()
     blend = blend_of(trace.source)
-    now = service.search_vector(vector, trace.k, flt, text=trace.query, blend=blend)
+    # A blend's recency is scored at the trace's time: what moved is the store, not the clock.
+    now = service.search_vector(vector, trace.k, flt, text=trace.query, blend=blend, now=trace.time)
     hits = tuple(TraceHit(h.record.id, h.rank, h.distance, h.score, h.record.text, h.components) for h in now)
     old = {h.memory_id: h.rank for h in trace.hits}
     new = {h.memory_id: h.rank for h in hits}

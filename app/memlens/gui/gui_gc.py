@@ -20,9 +20,10 @@ from memlens.core.gcpause import collect_by_hand, paused
 CHECK_MS = 100  # young collections are cheap; the counters are read this often
 # CPython spares full collections until a quarter of the old objects are new; that count
 # is not readable from Python, so a full one waits instead for this many times its last
-# duration (at least FULL_EVERY_S): at most ~2% of the time goes to them.
-FULL_SPACING = 50
-FULL_EVERY_S = 5.0
+# duration, and at least FULL_EVERY_S: at most ~1% of the time goes to them, and a window
+# busy with a store too small to be frozen (see gcpause) pauses for one twice a minute.
+FULL_SPACING = 100
+FULL_EVERY_S = 30.0
 
 
 class GuiThreadCollector(QObject):

@@ -79,8 +79,6 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("MemLens")
         self.resize(1400, 860)
         self.settings = settings or QSettings("MemLens", "MemLens")
-        self.collector = GuiThreadCollector(self)
-        self.collector.start()
         apply_settings(self.settings)  # the language model's base URL and model
         self.embedder = SentenceTransformerEmbedder(model)
         self.workers = Workers(self)
@@ -113,8 +111,15 @@ class MainWindow(QMainWindow):
         self.workers.sig_idle.connect(self._on_idle)
         self.workers.sig_error.connect(self.show_error)
         self._update_actions()
-        self.plugins = WindowPlugins(self)  # Plugins menu, Sessions dock; plugins load off-thread
-        self.plugins.start()
+        # Garbage cycles die on this thread from before the plugins' threads start.
+        self.collector = GuiThreadCollector(self)
+        self.collector.start()
+        try:
+            self.plugins = WindowPlugins(self)  # Plugins menu, Sessions dock; plugins load off-thread
+            self.plugins.start()
+        except BaseException:
+            self.collector.stop()  # never leave the process without automatic collection
+            raise
 
     # -- chrome ----------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -579,11 +584,13 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Discard:
                 event.ignore()
                 return
-        if self.live is not None:
-            self.live.stop()
-        self.plugins.shutdown()
-        self.workers.wait()  # let queued writes land; nothing a user did is dropped
-        self.collector.stop()
+        try:
+            if self.live is not None:
+                self.live.stop()
+            self.plugins.shutdown()
+            self.workers.wait()  # let queued writes land; nothing a user did is dropped
+        finally:
+            self.collector.stop()
         event.accept()
 
 
