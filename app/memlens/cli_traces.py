@@ -72,12 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("query", help="the query text")
     p.add_argument("--k", type=int, default=10, metavar="N", help="how many results (default 10)")
     p.add_argument("--json", action="store_true", help="one JSON object per hit")
-    p.add_argument(
-        "--blend",
-        metavar="SPEC",
-        help="re-rank by more than similarity, e.g. 'recency=0.3,importance=0.2' (also keyword, "
-        "half_life_days, pool); each hit shows each signal's part of its score",
-    )
+    _blend_arg(p, "each hit shows each signal's part of its score")
     _store_args(p)
     _filter_args(p)
 
@@ -88,6 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--must-not", action="append", default=[], metavar="ID", help="a memory it must not return"
     )
     p.add_argument("--k", type=int, default=10, metavar="N", help="how many results to look at (default 10)")
+    _blend_arg(p, "checked with the same blend")
     _store_args(p)
     _filter_args(p)
 
@@ -148,6 +144,24 @@ def _trace_line(t: Trace) -> str:
     return (
         f"{when}  {t.id[:8]}  {t.origin:<14} k={t.k:<3} {len(t.hits):>3} hits {latency}  {t.query!r}{session}"
     )
+
+
+def _blend_arg(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--blend",
+        metavar="SPEC",
+        help="re-rank by more than similarity, e.g. 'recency=0.3,importance=0.2' (also keyword, "
+        f"half_life_days, pool); {what}",
+    )
+
+
+def _blend(args: argparse.Namespace) -> Blend | None:
+    from memlens.cli import CliError
+
+    try:
+        return Blend.parse(args.blend) if args.blend else None
+    except ValueError as exc:
+        raise CliError(f"--blend: {exc}.") from None
 
 
 def _trace_json(t: Trace) -> str:
@@ -248,10 +262,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise CliError("--k must be at least 1.")
-    try:
-        blend = Blend.parse(args.blend) if args.blend else None
-    except ValueError as exc:
-        raise CliError(f"--blend: {exc}.") from None
+    blend = _blend(args)
     service = _searching_service(args)
     hits = service.semantic_search(args.query, args.k, _filter(args), origin=CLI, blend=blend)
     for rank, h in enumerate(hits, 1):
@@ -279,7 +290,9 @@ def cmd_pin(args: argparse.Namespace) -> int:
     if unknown:
         raise CliError(f"No memory with id {unknown[0]!r} in '{col}'; nothing was pinned.")
     try:
-        pinned = PinnedQuery(args.query, tuple(args.must), tuple(args.must_not), args.k, _filter(args), col)
+        pinned = PinnedQuery(
+            args.query, tuple(args.must), tuple(args.must_not), args.k, _filter(args), col, blend=_blend(args)
+        )
     except ValueError as exc:
         raise CliError(f"Cannot pin this query: {exc}.") from None
     for mid in pinned.must:

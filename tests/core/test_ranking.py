@@ -166,3 +166,50 @@ def test_a_memory_changed_since_a_blended_trace_is_said_to_have_changed(store):
     answer = why_not(store, trace, "r1")
     assert answer.cause == CHANGED_SINCE and answer.changed_since
     assert "among the 2 the blend re-ranks" in answer.message
+
+
+def test_a_pinned_query_is_checked_with_its_blend_and_keeps_it(store, store_dir, capsys):
+    from memlens.core.pinned import PinnedQuery, PinnedStore, check_one
+
+    blend = Blend(similarity=0.5, recency=0.5)
+    plain = PinnedQuery("where does Alice live", must=("r2",), k=1)
+    col = store.store.collection
+    blended = PinnedQuery("where does Alice live", must=("r2",), k=1, blend=blend, collection=col)
+    assert not check_one(store, plain).passed  # by similarity alone, Berlin (r1) comes first
+    result = check_one(store, blended)
+    assert result.passed and "ranked by similarity 0.5 + recency 0.5" in result.line()
+    assert result.trace.source["blend"]["recency"] == 0.5
+
+    pins = PinnedStore(store.traces.path)
+    pins.add(blended)
+    assert PinnedStore(store.traces.path).all()[0].blend == blend
+
+    args = ["--store", str(store_dir)]
+    code, _, _ = run_cli(capsys, "pin", "where does Alice live", "--must", "r2", "--k", "1", *args)
+    assert code == 0
+    code, out, _ = run_cli(capsys, "check-queries", *args)
+    assert code == 1  # the pin without a blend fails, the one with it passes
+    assert "PASS  'where does Alice live' (k=1, ranked by similarity 0.5 + recency 0.5" in out
+    assert "FAIL  'where does Alice live' (k=1): missing r2" in out
+    code, _, err = run_cli(capsys, "pin", "x", "--must", "r2", "--blend", "pool=0", *args)
+    assert code != 0 and "--blend: pool must be at least 1" in err
+
+
+def test_pins_made_before_blends_existed_still_open(tmp_path):
+    import sqlite3
+
+    from memlens.core.pinned import PinnedStore
+
+    path = tmp_path / "traces.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE pinned (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, "
+        "collection TEXT, query TEXT NOT NULL, must TEXT NOT NULL, must_not TEXT NOT NULL, "
+        "k INTEGER NOT NULL, filter TEXT, created REAL NOT NULL);"
+        "INSERT INTO pinned(id, collection, query, must, must_not, k, filter, created) "
+        "VALUES ('p1', 'memories', 'tea', '[\"m1\"]', '[]', 5, NULL, 0);"
+    )
+    db.commit()
+    db.close()
+    (pin,) = PinnedStore(path).all()
+    assert pin.query == "tea" and pin.must == ("m1",) and pin.blend is None

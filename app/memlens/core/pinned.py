@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from memlens.core.query import Filter
+from memlens.core.ranking import Blend, blend_of, weights
 from memlens.core.service import MemoryService
 from memlens.core.sqlite_file import SqliteFile
 from memlens.core.traces import CLI, Trace, filter_from_json, filter_to_json, search_trace
@@ -47,6 +48,8 @@ class PinnedQuery:
     collection: str | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Checked the way it was pinned: a query an agent ranks with a blend is re-run with it.
+    blend: Blend | None = None
 
     def __post_init__(self) -> None:
         if not self.query.strip():
@@ -80,7 +83,8 @@ class PinnedResult:
 
     def line(self) -> str:
         """One line for a terminal or a log: PASS/FAIL, the query, what went wrong."""
-        head = f"{'PASS' if self.passed else 'FAIL'}  {self.pinned.query!r} (k={self.pinned.k})"
+        ranked = f", ranked by {weights(self.pinned.blend)}" if self.pinned.blend else ""
+        head = f"{'PASS' if self.passed else 'FAIL'}  {self.pinned.query!r} (k={self.pinned.k}{ranked})"
         if self.passed:
             n = len(self.pinned.must)
             return f"{head}: {n} required returned, {len(self.pinned.must_not)} forbidden kept out"
@@ -98,12 +102,16 @@ class PinnedStore(SqliteFile):
 
     def __init__(self, path: str | Path) -> None:
         super().__init__(path, _SCHEMA)
+        with self._tx() as db:  # files pinned before blends existed lack the column
+            columns = {row[1] for row in db.execute("PRAGMA table_info(pinned)")}
+            if "blend" not in columns:
+                db.execute("ALTER TABLE pinned ADD COLUMN blend TEXT")
 
     def add(self, pinned: PinnedQuery) -> PinnedQuery:
         with self._tx() as db:
             db.execute(
-                "INSERT INTO pinned(id, collection, query, must, must_not, k, filter, created) "
-                "VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO pinned(id, collection, query, must, must_not, k, filter, created, blend) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
                 (
                     pinned.id,
                     pinned.collection,
@@ -113,6 +121,7 @@ class PinnedStore(SqliteFile):
                     pinned.k,
                     filter_to_json(pinned.filter),
                     pinned.created.timestamp() if pinned.created else time.time(),
+                    json.dumps(pinned.blend.to_dict()) if pinned.blend else None,
                 ),
             )
         return pinned
@@ -123,7 +132,7 @@ class PinnedStore(SqliteFile):
 
     def all(self, collection: str | None = None) -> list[PinnedQuery]:
         """Pinned queries in the order they were pinned (those of `collection` when given)."""
-        sql = "SELECT id, collection, query, must, must_not, k, filter, created FROM pinned"
+        sql = "SELECT id, collection, query, must, must_not, k, filter, created, blend FROM pinned"
         args: list = []
         if collection is not None:
             sql += " WHERE collection = ?"
@@ -138,8 +147,11 @@ class PinnedStore(SqliteFile):
                 collection=col,
                 id=pid,
                 created=datetime.fromtimestamp(created, UTC),
+                blend=blend_of({"blend": json.loads(blend)}) if blend else None,
             )
-            for pid, col, query, must, must_not, k, flt, created in self._rows(sql + " ORDER BY seq", args)
+            for pid, col, query, must, must_not, k, flt, created, blend in self._rows(
+                sql + " ORDER BY seq", args
+            )
         ]
 
 
@@ -147,7 +159,7 @@ def check_one(service: MemoryService, pinned: PinnedQuery, origin: str = CLI) ->
     """Run one pinned query through the service (recorded as a trace when traces are on)."""
     started = time.perf_counter()
     vector = service.embedder.encode([pinned.query])[0]
-    hits = service.search_vector(vector, pinned.k, pinned.filter)
+    hits = service.search_vector(vector, pinned.k, pinned.filter, text=pinned.query, blend=pinned.blend)
     trace = search_trace(
         pinned.query,
         vector,
@@ -158,6 +170,7 @@ def check_one(service: MemoryService, pinned: PinnedQuery, origin: str = CLI) ->
         origin=origin,
         collection=service.store.collection,
         model=service.embedder.name,
+        blend=pinned.blend,
     )
     if service.traces is not None:
         service.traces.record(trace)

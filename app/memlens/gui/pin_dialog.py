@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from memlens.core.pinned import PinnedQuery, PinnedStore
 from memlens.core.query import Filter
+from memlens.core.ranking import blend_of
 from memlens.core.traces import Trace
 
 MUST, MUST_NOT, EITHER = "must return", "must not return", "either"
@@ -115,6 +116,7 @@ class PinDialog(QDialog):
         return PinnedQuery(
             query=self.trace.query, must=must, must_not=must_not, k=self.k.value(),
             filter=self.trace.filter or Filter(), collection=self.collection,
+            blend=blend_of(self.trace.source),
         )  # fmt: skip
 
     def _accept(self) -> None:
