@@ -33,20 +33,27 @@ def paused() -> bool:
     return _depth > 0
 
 
+def _hold(pauses: int = 0, hands: int = 0) -> None:
+    """Count a pause or a hand collector in (+1) or out (-1), the caller holding the lock:
+    automatic collection is off while any is counted, and the state found before the
+    first comes back after the last."""
+    global _depth, _by_hand, _was_enabled
+    if _depth == 0 and _by_hand == 0:
+        _was_enabled = gc.isenabled()
+    _depth += pauses
+    _by_hand += hands
+    if _depth or _by_hand:
+        gc.disable()
+    elif _was_enabled:
+        gc.enable()
+
+
 def collect_by_hand(on: bool) -> None:
     """Turn automatic collection off (on=True) for a caller that collects itself; calls
     nest, and the collector's earlier state comes back when the last caller is done."""
-    global _by_hand, _was_enabled
     with _lock:
-        if on:
-            if _by_hand == 0 and _depth == 0:
-                _was_enabled = gc.isenabled()
-            _by_hand += 1
-            gc.disable()
-        elif _by_hand:
-            _by_hand -= 1
-            if _by_hand == 0 and _depth == 0 and _was_enabled:
-                gc.enable()
+        if on or _by_hand:
+            _hold(hands=1 if on else -1)
 
 
 @contextmanager
@@ -54,12 +61,8 @@ def no_gc_pauses(freeze: bool = False, collect_young: bool = False) -> Iterator[
     """With `collect_young`, the work's own garbage cycles are collected before the freeze
     (everything the work made is still in the youngest generation): one short pause
     instead of keeping them for good."""
-    global _depth, _was_enabled
     with _lock:
-        if _depth == 0 and _by_hand == 0:
-            _was_enabled = gc.isenabled()
-        gc.disable()
-        _depth += 1
+        _hold(pauses=1)
     try:
         yield
     finally:
@@ -71,6 +74,4 @@ def no_gc_pauses(freeze: bool = False, collect_young: bool = False) -> Iterator[
                 if collect_young and _by_hand == 0:
                     gc.collect(0)
                 gc.freeze()
-            _depth -= 1
-            if _depth == 0 and _by_hand == 0 and _was_enabled:
-                gc.enable()
+            _hold(pauses=-1)

@@ -72,10 +72,9 @@ class Blend:
                 fields[name] = float(value)
             except ValueError:
                 raise ValueError(f"{part!r}: {value.strip()!r} is not a number") from None
-        if "pool" in fields:
-            if not fields["pool"].is_integer():
-                raise ValueError(f"pool must be a whole number, not {fields['pool']:g}")
-            fields["pool"] = int(fields["pool"])
+        pool = fields.get("pool")
+        if pool is not None and pool.is_integer():  # "pool=4" reads as 4.0; the rest is refused below
+            fields["pool"] = int(pool)
         return cls(**fields)  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, float]:
@@ -106,8 +105,6 @@ class Blend:
             return 0.0
         if when.tzinfo is None:  # a plugin may hand in a naive time: UTC, as stored
             when = when.replace(tzinfo=UTC)
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=UTC)
         age_days = max(0.0, (now - when).total_seconds() / 86400.0)
         return 0.5 ** (age_days / self.half_life_days)
 
@@ -153,11 +150,15 @@ def weights(blend: Blend) -> str:
     return f"{named} (half-life {blend.half_life_days:g} days)" if blend.recency else named
 
 
+def effective(blend: Blend | None) -> Blend | None:
+    """The blend when it re-ranks at all; None for none or for similarity alone."""
+    return None if blend is None or blend.is_plain else blend
+
+
 def blend_of(source: dict) -> Blend | None:
     """The blend a trace recorded (in its `source`), if it was a blended search."""
     raw = source.get("blend") if isinstance(source, dict) else None
     try:
-        blend = Blend.from_dict(raw) if isinstance(raw, dict) else None
+        return effective(Blend.from_dict(raw)) if isinstance(raw, dict) else None
     except (TypeError, ValueError):
         return None
-    return None if blend is None or blend.is_plain else blend

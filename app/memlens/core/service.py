@@ -33,7 +33,7 @@ from memlens.core.journal import (
 from memlens.core.malloc_tuning import release_free_memory
 from memlens.core.mem0_history import Mem0Event, Mem0History
 from memlens.core.query import Facets, Filter, SearchHit
-from memlens.core.ranking import Blend
+from memlens.core.ranking import Blend, effective
 from memlens.core.record import HIDDEN_STATUSES, MemoryRecord, Status, utc_now
 from memlens.core.store import MemoryStore, StoredMemory, StoreError, VectorHit
 from memlens.core.traces import GUI, TraceStore
@@ -325,7 +325,7 @@ class MemoryService:
         """The index half of a search, for a vector already made (replays); not recorded.
 
         A blend needs the query `text` (keyword overlap) and ranks recency from `now`."""
-        if blend is not None and not blend.is_plain and k > 0:
+        if (blend := effective(blend)) is not None and k > 0:
             pool = self.search_vector(vector, k * blend.pool, flt)
             return blend.rerank(text, pool, k, now or utc_now())
         hidden = self._derived.hidden

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from memlens.core.query import Filter, SearchHit
-from memlens.core.ranking import Blend
+from memlens.core.ranking import Blend, effective
 from memlens.core.record import Status, parse_time
 from memlens.core.sqlite_file import SqliteFile
 
@@ -182,14 +182,14 @@ def search_trace(
 ) -> Trace:
     """The trace of one MemLens search (not stored: see `TraceStore.add`). A blended
     search keeps its weights in `source`, so why-not and replay can score as it did."""
-    blended = blend is not None and not blend.is_plain
+    blend = effective(blend)
     return Trace(
         query=query,
         k=k,
         hits=tuple(
             TraceHit(h.record.id, h.rank, h.distance, h.score, h.record.text, _parts(h)) for h in hits
         ),
-        source={"blend": blend.to_dict()} if blended else {},
+        source={"blend": blend.to_dict()} if blend else {},
         origin=origin,
         model=model,
         embedding=np.asarray(vector, dtype=np.float32),
