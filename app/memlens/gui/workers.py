@@ -89,6 +89,20 @@ class _Runnable(QRunnable):
             task.sig_finished.emit()
 
 
+def _unless_cancelled(task: Task, receiver: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Deliver a result only if its task still counts when the GUI thread gets it.
+
+    The worker checks before it emits, but a result already queued when the task is
+    replaced would otherwise land after the newer one's (a stale page over a search).
+    """
+
+    def deliver(value: Any) -> None:
+        if not task.cancelled:
+            receiver(value)
+
+    return deliver
+
+
 class Workers(QObject):
     """The application's background lanes; emits busy state for the status bar."""
 
@@ -123,10 +137,10 @@ class Workers(QObject):
             if self._writes_pending == 1:
                 self.sig_writing.emit(True)
         if on_partial:
-            task.sig_partial.connect(on_partial)
+            task.sig_partial.connect(_unless_cancelled(task, on_partial))
         if on_done:
-            task.sig_done.connect(on_done)
-        task.sig_failed.connect(on_error or self.sig_error.emit)
+            task.sig_done.connect(_unless_cancelled(task, on_done))
+        task.sig_failed.connect(_unless_cancelled(task, on_error or self.sig_error.emit))
         task.sig_progress.connect(lambda d, t: self.sig_busy.emit(label, d, t))
         task.sig_finished.connect(lambda: self._finished(task))
         self.sig_busy.emit(label, 0, 0)
