@@ -55,7 +55,7 @@ def resolve_model(name_or_path: str | None = None) -> str:
     return choice
 
 
-def _configured_dimension(path: str) -> int | None:
+def configured_dimension(path: str) -> int | None:
     """The output size a sentence-transformers folder declares (Dense layer, else pooling)."""
     root = Path(path)
     try:
@@ -120,7 +120,7 @@ class SentenceTransformerEmbedder:
     def dimension(self) -> int:
         # Read from the model's files when possible: opening a store must not wait for
         # the model itself to load.
-        return _configured_dimension(self._path) or int(self.load().get_embedding_dimension())
+        return configured_dimension(self._path) or int(self.load().get_embedding_dimension())
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from memlens.core.chroma_store import ChromaBackend
 from memlens.core.demo_store import DEMO_COLLECTION, ensure_demo_store
-from memlens.core.embedder import SentenceTransformerEmbedder
+from memlens.core.embedder_process import ProcessEmbedder
 from memlens.core.record import Status
 from memlens.core.server_spec import ServerSpec, is_server_location
 from memlens.core.service import Change, MemoryService
@@ -80,7 +80,9 @@ class MainWindow(QMainWindow):
         self.resize(1400, 860)
         self.settings = settings or QSettings("MemLens", "MemLens")
         apply_settings(self.settings)  # the language model's base URL and model
-        self.embedder = SentenceTransformerEmbedder(model)
+        # The model runs in a child process: importing torch here would freeze the window.
+        self._model_process = ProcessEmbedder(model)
+        self.embedder = self._model_process
         self.workers = Workers(self)
         self._first_page_shown: threading.Event | None = None  # see _hand_first_page
         self.service: MemoryService | None = None
@@ -479,7 +481,7 @@ class MainWindow(QMainWindow):
 
     def _warm_model(self) -> None:
         # Loaded ahead so the first search does not wait for it; not beside a store's first
-        # page: importing torch holds the GIL for 100-160 ms at a time.
+        # page: the model's process takes a whole core for seconds while it loads.
         if not getattr(self.embedder, "loaded", True):
             self.workers.read("Loading embedding model", lambda ctx: self.embedder.load())
 
@@ -591,6 +593,7 @@ class MainWindow(QMainWindow):
             self.workers.wait()  # let queued writes land; nothing a user did is dropped
         finally:
             self.collector.stop()
+            self._model_process.close()
         event.accept()
 
 
