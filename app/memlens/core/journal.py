@@ -159,6 +159,16 @@ class Journal(SqliteFile):
             )
         return gid
 
+    def fill_embeddings(self, group_id: str, embeddings: Sequence[tuple[int, np.ndarray]]) -> None:
+        """Record after-embeddings of a pending group's operations (by position) as a large
+        add embeds them, chunk by chunk; a group left pending is rolled back, never redone,
+        so one that never got them all loses nothing."""
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE operations SET after_emb=? WHERE group_id=? AND idx=?",
+                [(_dump_emb(emb), group_id, n) for n, emb in embeddings],
+            )
+
     def set_state(self, group_id: str, state: str) -> None:
         with self._tx() as db:
             db.execute("UPDATE groups SET state=? WHERE id=?", (state, group_id))

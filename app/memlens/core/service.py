@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
-from contextlib import nullcontext
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, nullcontext
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import NoReturn
 
@@ -30,7 +31,6 @@ from memlens.core.journal import (
     Operation,
     State,
 )
-from memlens.core.malloc_tuning import release_free_memory
 from memlens.core.mem0_history import Mem0Event, Mem0History
 from memlens.core.query import Facets, Filter, SearchHit
 from memlens.core.ranking import Blend, effective
@@ -58,6 +58,7 @@ _FRESH_LIMIT = 10_000
 _FIRST_PAGE = 1000  # rows read first when a window waits to show something
 
 Progress = Callable[[int, int], None]
+Embedded = list[tuple[int, np.ndarray]]  # (position among the texts, its vector)
 
 
 class DimensionMismatch(StoreError):
@@ -411,12 +412,21 @@ class MemoryService:
         now = utc_now()
         records = [_stamped(r, now) for r in records]
         label = label or f"Add {self._count(len(records))}"
-        vectors = self._encode([r.text for r in records], progress)
-        ops = [
-            Operation("add", r.id, State(self._index.get(r.id)), State(r, v))
-            for r, v in zip(records, vectors, strict=True)
-        ]
-        return self._commit(label, ops, actor, reason)
+        texts = [r.text for r in records]
+        # (An id given twice must end as its last record: stored in one pass, in order.)
+        if len(records) <= _ENCODE_CHUNK or len({r.id for r in records}) < len(records):
+            vectors = self._encode(texts, progress)
+            ops = [
+                Operation("add", r.id, State(self._index.get(r.id)), State(r, v))
+                for r, v in zip(records, vectors, strict=True)
+            ]
+            return self._commit(label, ops, actor, reason)
+        # An import: each chunk goes into the store while the model embeds the next one,
+        # instead of every upsert waiting for the last text to be embedded (bench: 10,000
+        # into 100,000 took 68 s, 47 of them embedding).
+        ops = [Operation("add", r.id, State(self._index.get(r.id)), State(r)) for r in records]
+        with closing(self._encoded(texts, progress)) as chunks:
+            return self._commit(label, ops, actor, reason, chunks)
 
     def update(
         self,
@@ -650,22 +660,50 @@ class MemoryService:
         return {i: found[i] for i in ids}
 
     def _encode(self, texts: list[str], progress: Progress | None = None) -> list[np.ndarray]:
+        out: list[np.ndarray | None] = [None] * len(texts)
+        for chunk in self._encoded(texts, progress):
+            for i, vector in chunk:
+                out[i] = vector
+        return out  # type: ignore[return-value]  (every slot is filled)
+
+    def _encoded(self, texts: list[str], progress: Progress | None = None) -> Iterator[Embedded]:
+        """The vectors of `texts` in chunks of (position, vector); while the caller uses
+        one chunk the next is being embedded."""
         # Shortest first, as the model does within one call: a chunk of similar lengths
         # pads little. Chunks of arrival order padded every text to its chunk's longest,
         # and an import embedded 20% slower than one call with every text.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out: list[np.ndarray | None] = [None] * len(texts)
-        for start in range(0, len(order), _ENCODE_CHUNK):
-            chunk = order[start : start + _ENCODE_CHUNK]
-            for i, vector in zip(chunk, self.embedder.encode([texts[i] for i in chunk]), strict=True):
-                out[i] = vector
-            if len(texts) > _ENCODE_CHUNK:
-                release_free_memory()  # each chunk's tensors outgrow the last's (see malloc_tuning)
-            if progress:
-                progress(min(start + _ENCODE_CHUNK, len(texts)), len(texts))
-        return out  # type: ignore[return-value]  (every slot is filled)
+        chunks = [order[start : start + _ENCODE_CHUNK] for start in range(0, len(order), _ENCODE_CHUNK)]
 
-    def _commit(self, label: str, ops: list[Operation], actor: str, reason: str | None) -> Change:
+        def encode(chunk: list[int]) -> Embedded:
+            return list(zip(chunk, self.embedder.encode([texts[i] for i in chunk]), strict=True))
+
+        if len(chunks) == 1:
+            yield encode(chunks[0])
+            return
+        done = 0
+        # Leaving early (a failed write) waits for the chunk being embedded, then stops.
+        with ThreadPoolExecutor(1, thread_name_prefix="memlens-embed") as pool:
+            ahead = pool.submit(encode, chunks[0]) if chunks else None
+            for k in range(len(chunks)):
+                chunk = ahead.result()
+                ahead = pool.submit(encode, chunks[k + 1]) if k + 1 < len(chunks) else None
+                done += len(chunk)
+                if progress:
+                    progress(done, len(texts))
+                yield chunk
+
+    def _commit(
+        self,
+        label: str,
+        ops: list[Operation],
+        actor: str,
+        reason: str | None,
+        embedded: Iterable[Embedded] = (),
+    ) -> Change:
+        """Journal `ops`, then apply them. With `embedded` (a large add still being
+        embedded), their after-embeddings arrive in chunks and each chunk is stored as it
+        comes; a failure at any point, the model's included, rolls back what was written."""
         if not ops:
             return Change(label, (), "apply")
         # A large write (an import) into a large index: no collector pauses over it.
@@ -673,7 +711,18 @@ class MemoryService:
         with self._write_lock, no_gc_pauses(freeze=large) if large else nullcontext():
             gid = self.journal.begin(self.store.collection, label, ops, actor, reason)
             try:
-                self._apply([(o.memory_id, o.after) for o in ops], [(o.before, o.after) for o in ops])
+                streamed = False
+                for chunk in embedded:
+                    for n, vector in chunk:
+                        ops[n] = replace(ops[n], after=State(ops[n].after.record, vector))
+                    self.journal.fill_embeddings(gid, chunk)
+                    in_order = sorted(n for n, _ in chunk)
+                    self._upsert(
+                        self._split([(ops[n].memory_id, ops[n].after) for n in in_order])[0], len(ops)
+                    )
+                    streamed = True
+                afters = [(o.memory_id, o.after) for o in ops]
+                self._apply(afters, [(o.before, o.after) for o in ops], upserted=streamed)
             except Exception as exc:
                 self._roll_back(gid, ops, label, exc)
             self.journal.set_state(gid, APPLIED)
@@ -697,11 +746,9 @@ class MemoryService:
             f"{label} failed and was rolled back; nothing was changed. {cause[:1].upper()}{cause[1:]}"
         ) from exc
 
-    def _apply(
-        self, states: Sequence[tuple[str, State]], transitions: Sequence[tuple[State, State]] = ()
-    ) -> None:
-        """Make the store hold exactly `states` (one per memory), then mirror them in the index."""
-        collection = self.store.collection
+    def _split(self, states: Sequence[tuple[str, State]]) -> tuple[list[State], list[str], list[State]]:
+        """What `states` ask of the store: memories to upsert, ids to delete, and the
+        deleted ones that go to MemLens' trash."""
         upserts: list[State] = []
         deletes: list[str] = []
         trashed: list[State] = []
@@ -715,15 +762,37 @@ class MemoryService:
                 trashed.append(s)
             else:
                 upserts.append(s)
+        return upserts, deletes, trashed
+
+    def _upsert(self, upserts: Sequence[State], total: int | None = None) -> None:
+        """Write in batches; `total`: these are one chunk of that many, in the model's order."""
         for start in range(0, len(upserts), _UPSERT_BATCH):
             batch = upserts[start : start + _UPSERT_BATCH]
             try:
                 self.store.upsert([StoredMemory(s.record, s.embedding) for s in batch])
             except Exception as exc:
-                span = f"{start + 1}-{start + len(batch)} of {len(upserts)}"
-                raise StoreError(
-                    f"the store refused memories {span} (from {batch[0].record.id!r}): {exc}"
-                ) from exc
+                if total is None:  # in the order given: say where
+                    span = f"{start + 1}-{start + len(batch)} of {len(upserts)}"
+                    which = f"memories {span} (from {batch[0].record.id!r})"
+                else:
+                    named = ", ".join(repr(s.record.id) for s in batch[:3]) + (
+                        ", …" if len(batch) > 3 else ""
+                    )
+                    which = f"a batch of {len(batch)} of the {total} memories ({named})"
+                raise StoreError(f"the store refused {which}: {exc}") from exc
+
+    def _apply(
+        self,
+        states: Sequence[tuple[str, State]],
+        transitions: Sequence[tuple[State, State]] = (),
+        upserted: bool = False,
+    ) -> None:
+        """Make the store hold exactly `states` (one per memory), then mirror them in the
+        index; `upserted`: the memories to keep are in the store already."""
+        collection = self.store.collection
+        upserts, deletes, trashed = self._split(states)
+        if not upserted:
+            self._upsert(upserts)
         self.store.delete(deletes)
         if not self.store.soft_delete_in_place:
             self.journal.trash_remove(collection, deletes + [s.record.id for s in upserts])
