@@ -20,32 +20,49 @@ class CliError(Exception):
     """One clear line for the user; the command exits non-zero."""
 
 
-def _store_args(p: argparse.ArgumentParser, collection: bool = True) -> None:
-    p.add_argument("--store", metavar="DIR", help="store folder (default: the per-user MemLens store)")
-    if collection:
-        p.add_argument("--collection", metavar="NAME", help="collection to use (default: 'memories')")
+def _store_args(p: argparse.ArgumentParser, collection: bool = True, top: bool = False) -> None:
+    """Where to work. Given before the command (`memlens --store DIR stats`) or after it;
+    a command's own default must not undo the one given before it, hence SUPPRESS."""
+    unset = {} if top else {"default": argparse.SUPPRESS}
     p.add_argument(
-        "--model", metavar="NAME_OR_PATH", help="embedding model (default: packaged all-MiniLM-L6-v2)"
+        "--store", metavar="DIR", help="store folder (default: the per-user MemLens store)", **unset
     )
-    _server_args(p)
+    if collection:
+        p.add_argument(
+            "--collection", metavar="NAME", help="collection to use (default: 'memories')", **unset
+        )
+    p.add_argument(
+        "--model",
+        metavar="NAME_OR_PATH",
+        help="embedding model (default: packaged all-MiniLM-L6-v2)",
+        **unset,
+    )
+    _server_args(p, unset)
 
 
-def _server_args(p: argparse.ArgumentParser) -> None:
+def _server_args(p: argparse.ArgumentParser, unset: dict) -> None:
     """A Chroma server instead of a folder (docs/INTEROP.md)."""
     from memlens.core.server_spec import TOKEN_ENV, TOKEN_HEADERS
 
     g = p.add_argument_group("Chroma server (instead of --store)")
-    g.add_argument("--server", metavar="URL", help="a Chroma server, e.g. http://localhost:8000")
-    g.add_argument("--tenant", metavar="NAME", help="tenant on the server (default: default_tenant)")
-    g.add_argument("--database", metavar="NAME", help="database on the server (default: default_database)")
-    g.add_argument("--token", metavar="TOKEN", help=f"auth token (default: ${TOKEN_ENV})")
+    g.add_argument("--server", metavar="URL", help="a Chroma server, e.g. http://localhost:8000", **unset)
+    g.add_argument("--tenant", metavar="NAME", help="tenant on the server (default: default_tenant)", **unset)
+    g.add_argument(
+        "--database", metavar="NAME", help="database on the server (default: default_database)", **unset
+    )
+    g.add_argument("--token", metavar="TOKEN", help=f"auth token (default: ${TOKEN_ENV})", **unset)
     g.add_argument(
         "--token-header",
         choices=TOKEN_HEADERS,
         help="how the token is sent (default: Authorization: Bearer TOKEN)",
+        **unset,
     )
     g.add_argument(
-        "--mem0-history", metavar="FILE", type=Path, help="the Mem0 agent's history.db, for a Mem0 collection"
+        "--mem0-history",
+        metavar="FILE",
+        type=Path,
+        help="the Mem0 agent's history.db, for a Mem0 collection",
+        **unset,
     )
 
 
@@ -55,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Inspect and curate an AI agent's long-term memory. Without a command, opens the window.",
     )
     parser.add_argument("--version", action="version", version=f"memlens {__version__}")
-    _store_args(parser)
+    _store_args(parser, top=True)
     parser.add_argument("--demo", action="store_true", help="open the demo collection (created on first use)")
     parser.add_argument(
         "--screenshot",

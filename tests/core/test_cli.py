@@ -198,3 +198,20 @@ def test_search_is_traced_and_pinned_queries_fail_the_exit_code(tmp_path, make_s
 
     assert "keeps the newest 1" in run("traces", "--keep", "1")[2]
     assert len(run("traces")[1].splitlines()) == 1
+
+
+def test_store_options_before_the_command_are_used_and_the_commands_own_win(tmp_path, capsys):
+    from tests_support import run_cli
+
+    for store, text in ((tmp_path / "before", "Alice likes tea"), (tmp_path / "after", "Bob likes coffee")):
+        src = write_lines(tmp_path / f"{store.name}.jsonl", [json.dumps({"id": store.name, "text": text})])
+        assert run_cli(capsys, "--store", str(store), "import", str(src), "--collection", store.name)[0] == 0
+
+    code, out, _ = run_cli(capsys, "--store", str(tmp_path / "before"), "stats", "--json")
+    assert code == 0 and [c["name"] for c in json.loads(out)["collections"]] == ["before"]
+    code, out, _ = run_cli(
+        capsys, "--store", str(tmp_path / "before"), "stats", "--store", str(tmp_path / "after"), "--json"
+    )
+    assert code == 0 and [c["name"] for c in json.loads(out)["collections"]] == ["after"]
+    code, _, err = run_cli(capsys, "--server", "http://127.0.0.1:9", "stats")
+    assert code == 1 and "Cannot reach the Chroma server at http://127.0.0.1:9" in err
