@@ -228,11 +228,14 @@ def cmd_trash(args: argparse.Namespace) -> int:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     from memlens.cli import CliError
-    from memlens.core.merge import merge
+    from memlens.core.merge import merge, merge_problem
 
     if len(set(args.ids)) < 2:
         raise CliError("A merge needs two or more different memory ids.")
     service = _open(args, args.ids)
+    problem = merge_problem(service, args.ids)
+    if problem:
+        raise CliError(problem)
     change, merged = merge(service, args.ids, args.text, reason=args.reason)
     print(f"{change.label} into {merged.id}: {merged.text!r}")
     return 0

@@ -18,7 +18,7 @@ from memlens.core.dismissals import CONFLICT, DUPLICATE, Dismissals
 from memlens.core.duplicates import DEFAULT_THRESHOLD, DuplicateFinder
 from memlens.core.importers.locomo import read_locomo
 from memlens.core.llm import LLM, LLMConfig, LLMError
-from memlens.core.merge import merge
+from memlens.core.merge import MergeRefused, merge
 from memlens.core.query import Filter
 from memlens.core.record import MemoryRecord, Status
 from memlens.core.review import decide, review_queue
@@ -35,6 +35,22 @@ def demo(store_dir, embedder):
 def stored(service, mid):
     got = service.store.get([mid])
     return got[0].record if got else None
+
+
+def test_a_merge_of_a_trashed_missing_or_repeated_memory_is_refused_and_changes_nothing(service):
+    service.add([MemoryRecord(id=m, text=f"Alice fact {m}") for m in "abc"])
+    service.set_status(["c"], Status.DELETED)
+    count = len(service.journal.groups(service.store.collection))
+    asks = {
+        ("a", "c"): "Only current memories can be merged: 'c' is deleted. Restore it from the Trash first.",
+        ("a", "a", "b"): "'a' is named more than once.",
+        ("a", "zz"): "No memory 'zz' in 'memories'.",
+    }
+    for ids, message in asks.items():
+        with pytest.raises(MergeRefused, match=re.escape(message)):
+            merge(service, list(ids))
+    assert len(service.journal.groups(service.store.collection)) == count
+    assert stored(service, "c").status == Status.DELETED
 
 
 def test_merge_archives_sources_keeps_provenance_and_repoints_links(service):

@@ -6,7 +6,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 
-from memlens.core.record import MemoryRecord, Status
+from memlens.core.record import HIDDEN_STATUSES, MemoryRecord, Status
 from memlens.core.service import Change, MemoryService
 
 
@@ -54,6 +54,27 @@ def suggested_text(sources: Sequence[MemoryRecord]) -> str:
     return max(sources, key=lambda r: (len(r.text), r.created_at is not None)).text
 
 
+class MergeRefused(ValueError):
+    """What is wrong with a merge asked for, in words for the user."""
+
+
+def merge_problem(service: MemoryService, ids: Sequence[str]) -> str | None:
+    """Why `ids` cannot be merged, or None: each must be a current memory, named once."""
+    if len(set(ids)) < 2:
+        return "A merge needs two or more different memories."
+    if len(set(ids)) < len(ids):
+        twice = sorted(i for i, n in Counter(ids).items() if n > 1)
+        return f"{', '.join(map(repr, twice))} is named more than once."
+    missing = [i for i in ids if service.get(i) is None]
+    if missing:
+        return f"No memory {', '.join(map(repr, missing))} in '{service.store.collection}'."
+    hidden = [r for r in service.records(ids) if r.status in HIDDEN_STATUSES]
+    if hidden:
+        named = ", ".join(f"{r.id!r} is {r.status.value}" for r in hidden)
+        return f"Only current memories can be merged: {named}. Restore it from the Trash first."
+    return None
+
+
 def merge(
     service: MemoryService,
     ids: Sequence[str],
@@ -62,9 +83,10 @@ def merge(
     reason: str | None = None,
 ) -> tuple[Change, MemoryRecord]:
     """Merge `ids` into a new memory; archive the sources; re-point links to them."""
+    problem = merge_problem(service, ids)
+    if problem:
+        raise MergeRefused(problem)
     sources = service.records(ids)
-    if len(sources) != len(set(ids)):
-        raise KeyError("some memories to merge are not in the collection")
     merged = merged_record(sources, text if text is not None else suggested_text(sources))
     gone = set(ids)
     changed = [merged]

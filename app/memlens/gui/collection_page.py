@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QSplitter, QTabWidget, QVBox
 from memlens.core import bulk
 from memlens.core.graph import GraphOptions, to_graphml
 from memlens.core.graph_scene import GraphScene, compute_scene, update_scene
-from memlens.core.merge import merge
+from memlens.core.merge import merge, merge_problem
 from memlens.core.query import Filter, SearchHit
 from memlens.core.record import Status
 from memlens.core.service import Change, MemoryService
@@ -293,6 +293,10 @@ class CollectionPage(QWidget):
             self.sig_error.emit(
                 "Select two or more memories to merge (Ctrl+click or Shift+click in the table)."
             )
+            return
+        problem = merge_problem(self.service, ids)
+        if problem:
+            self.sig_error.emit(problem)
             return
         dialog = MergeDialog(self.service.records(ids), self.workers, parent=self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
