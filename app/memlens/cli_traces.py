@@ -11,17 +11,40 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from memlens.core.query import Filter
 from memlens.core.ranking import Blend, describe
-from memlens.core.traces import CLI, Trace, TraceImportError, TraceStore
+from memlens.core.traces import CLI, Trace, TraceImportError, TraceStore, filter_to_json
 
 
 def _store_only(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", metavar="DIR", help="store folder (default: the per-user MemLens store)")
-    p.add_argument("--collection", metavar="NAME", help="collection (default: 'memories' or the only one)")
+    # SUPPRESS: `memlens --store DIR traces` keeps the DIR given before the command.
+    p.add_argument(
+        "--store",
+        metavar="DIR",
+        help="store folder (default: the per-user MemLens store)",
+        default=argparse.SUPPRESS,
+    )
+    p.add_argument(
+        "--collection",
+        metavar="NAME",
+        help="collection (default: 'memories' or the only one)",
+        default=argparse.SUPPRESS,
+    )
+
+
+def _when(text: str) -> datetime:
+    """An ISO date or date-time for --since/--until; without a zone, UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date or time like 2026-03-01 or 2026-03-01T14:30"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _filter_args(p: argparse.ArgumentParser) -> None:
@@ -51,6 +74,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--origin", metavar="X", help="only this origin ('cli', 'gui'; 'plugin:' = every plugin)")
     p.add_argument("--session", metavar="ID", help="only this agent session")
     p.add_argument("--contains", metavar="TEXT", help="only queries containing TEXT")
+    p.add_argument(
+        "--since", type=_when, metavar="WHEN", help="only traces at or after WHEN (ISO; UTC unless given)"
+    )
+    p.add_argument("--until", type=_when, metavar="WHEN", help="only traces at or before WHEN")
+    p.add_argument("--memory", metavar="ID", help="only traces that returned this memory")
     p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N traces (default 20)")
     p.add_argument("--json", action="store_true", help="one JSON object per line, hits included")
     p.add_argument("--keep", type=int, metavar="N", help="retention: keep only the newest N traces (saved)")
@@ -88,6 +116,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     _filter_args(p)
 
     p = sub.add_parser("check-queries", help="re-run pinned queries; exit 1 if any fails")
+    _store_args(p)
+
+    p = sub.add_parser("trace", help="one trace: its query, filter and model, each hit and its text now")
+    p.add_argument("trace", help="trace id (or a unique prefix, as `memlens traces` shows it)")
+    p.add_argument("--json", action="store_true", help="print the trace as JSON")
     _store_args(p)
 
     p = sub.add_parser("why-not", help="why a memory was not returned by a trace")
@@ -174,6 +207,9 @@ def _trace_json(t: Trace) -> str:
             "collection": t.collection,
             "query": t.query,
             "k": t.k,
+            "model": t.model,
+            "filter": None if t.filter is None else json.loads(filter_to_json(t.filter)),
+            "threshold": t.threshold,
             "latency_ms": t.latency_ms,
             "hits": [
                 {"memory_id": h.memory_id, "rank": h.rank, "distance": h.distance, "score": h.score}
@@ -205,6 +241,9 @@ def cmd_traces(args: argparse.Namespace) -> int:
         origin=args.origin,
         session_id=args.session,
         text=args.contains,
+        since=args.since,
+        until=args.until,
+        memory_id=args.memory,
         limit=max(args.limit, 0),
     )
     for t in found:
@@ -328,6 +367,29 @@ def cmd_check_queries(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else 0
 
 
+def cmd_trace(args: argparse.Namespace) -> int:
+    """One trace whole: what was asked, under which filter, and each hit with its text now."""
+    from memlens.cli import _service
+    from memlens.cli_curate import _line
+
+    service = _service(args)
+    t = _resolve(_service_traces(service), args.trace)
+    if args.json:
+        print(_trace_json(t))
+        return 0
+    print(_trace_line(t))
+    flt = "unknown (imported)" if t.filter is None else t.filter.describe()
+    threshold = "" if t.threshold is None else f"  threshold={t.threshold:g}"
+    print(f"  model={t.model or 'unknown'}  filter: {flt}{threshold}")
+    now = {r.id: r for r in service.records(t.ids)}
+    for h in t.hits:
+        score = "" if h.score is None else f"score {h.score:.3f}"
+        distance = "" if h.distance is None else f"distance {h.distance:.3f}"
+        print(f"{h.rank:>3}. {'  '.join(p for p in (score, distance) if p)}")
+        print("   " + _line(now.get(h.memory_id), h.memory_id))
+    return 0
+
+
 def cmd_why_not(args: argparse.Namespace) -> int:
     from memlens.cli import _service
     from memlens.core.why_not import explain
@@ -370,5 +432,6 @@ COMMANDS = {
     "pin": cmd_pin,
     "check-queries": cmd_check_queries,
     "why-not": cmd_why_not,
+    "trace": cmd_trace,
     "replay": cmd_replay,
 }

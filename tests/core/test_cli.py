@@ -189,6 +189,24 @@ def test_search_is_traced_and_pinned_queries_fail_the_exit_code(tmp_path, make_s
     trace = json.loads(run("traces", "--json")[1].splitlines()[0])
     assert trace["origin"] == "cli" and trace["query"] == "what does Ana drink"
     assert "only the top 2 were returned" in run("why-not", trace["id"][:8], "cat")[1]
+    assert trace["model"] and trace["filter"]["users"] == [] and trace["threshold"] is None
+
+    # One trace whole; a filtered search says which filter; traces by time and by memory.
+    assert run("search", "who has a pet", "--user", "ben", "--k", "1")[0] == 0
+    shown = run("trace", json.loads(run("traces", "--json")[1].splitlines()[0])["id"][:8])
+    lines_shown = shown[1].splitlines()
+    assert shown[0] == 0 and "'who has a pet'" in lines_shown[0]
+    assert "filter: user ben" in lines_shown[1]
+    assert (
+        lines_shown[2].startswith("  1. score")
+        and "cat  [active, ben]  Ben has a grey cat called Miso" in lines_shown[3]
+    )
+    assert len(run("traces", "--memory", "tea")[1].splitlines()) == 1
+    assert run("traces", "--since", "2999-01-01")[1] == ""
+    assert len(run("traces", "--until", "2999-01-01")[1].splitlines()) == 2
+    with pytest.raises(SystemExit) as usage:
+        run("traces", "--since", "last tuesday")
+    assert usage.value.code == 2 and "'last tuesday' is not a date or time" in capsys.readouterr().err
 
     assert run("pin", "what does Ana drink", "--must", "tea", "--k", "1")[0] == 0
     assert run("check-queries")[0] == 0

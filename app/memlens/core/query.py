@@ -27,6 +27,29 @@ class Filter:
     def is_default(self) -> bool:
         return self == Filter()
 
+    def describe(self) -> str:
+        """In words, for a trace's header: 'user alice, kind semantic, since 2026-03-01'."""
+        parts = [
+            f"{name} {', '.join(sorted(values))}"
+            for name, values in (
+                ("user", self.users),
+                ("agent", self.agents),
+                ("session", self.sessions),
+                ("kind", self.kinds),
+                ("tag", self.tags),
+            )
+            if values
+        ]
+        if self.statuses is not None:
+            parts.append(f"status {', '.join(sorted(s.value for s in self.statuses))}")
+        if self.since:
+            parts.append(f"since {self.since:%Y-%m-%d %H:%M}")
+        if self.until:
+            parts.append(f"until {self.until:%Y-%m-%d %H:%M}")
+        if self.text:
+            parts.append(f"words “{self.text}”")
+        return "; ".join(parts) or "none"
+
     def words(self) -> list[str]:
         return [w.casefold() for w in re.findall(r"\S+", self.text)]
 

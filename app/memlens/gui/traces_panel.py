@@ -253,7 +253,7 @@ class TracesPanel(QWidget):
     # -- one trace ---------------------------------------------------------------
     def open_trace(self, trace: Trace) -> None:
         self.trace = trace
-        flt = "unknown (imported)" if trace.filter is None else ("none" if trace.filter.is_default else "set")
+        flt = "unknown (imported)" if trace.filter is None else trace.filter.describe()
         latency = f"{trace.latency_ms:.0f} ms" if trace.latency_ms is not None else "?"
         session = f" · session {trace.session_id}" if trace.session_id else ""
         blend = blend_of(trace.source)
