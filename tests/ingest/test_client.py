@@ -98,12 +98,18 @@ def test_every_event_the_client_sends_reads_back_in_memlens(live):
     assert events[-1].status == SessionStatus.ENDED
 
 
-def test_a_hit_without_id_becomes_an_error_line_not_an_exception(live):
+def test_bad_retrieval_arguments_become_error_lines_not_exceptions(live):
     client, received = live
     with client.session("careless-agent") as s:
         s.retrieval("q", [{"score": 0.4, "text": "no id"}])
-    last = received(s.id)[-2]
-    assert isinstance(last, MessageExchanged) and last.role == "error" and "no memory id" in last.text
+        s.retrieval("q", [("m1", 0.9)], k="five")
+        s.retrieval("q", 42)
+        s.retrieval("q", None)  # nothing came back: an empty retrieval, not an error
+    errors = [e.text for e in received(s.id) if isinstance(e, MessageExchanged) and e.role == "error"]
+    assert len(errors) == 3
+    assert "no memory id" in errors[0] and "'five'" in errors[1] and "not iterable" in errors[2]
+    empty = [e for e in received(s.id) if isinstance(e, RetrievalPerformed)]
+    assert len(empty) == 1 and empty[0].hits == () and empty[0].k == 1
 
 
 def test_a_failing_session_block_ends_failed_and_the_exception_still_reaches_the_agent(live):

@@ -99,17 +99,12 @@ class Session:
         Mem0's "memory" and OpenInference's "content" work too) or a tuple (id, score[, text]).
         MemLens keeps it as a retrieval trace of this session."""
         try:
-            items = wire.hits(hits)
-        except ValueError as exc:  # a hit without an id: report it, keep the agent going
+            items = wire.hits(hits if hits is not None else ())
+            k = int(k) if k else max(len(items), 1)
+        except (TypeError, ValueError) as exc:  # a hit without an id, k="five": say so, go on
             self.message("error", f"MemLens client: retrieval for {query!r} not recorded: {exc}")
             return
-        self._send(
-            wire.RETRIEVAL,
-            query=str(query),
-            k=int(k or max(len(items), 1)),
-            hits=items,
-            latency_ms=latency_ms,
-        )
+        self._send(wire.RETRIEVAL, query=str(query), k=k, hits=items, latency_ms=latency_ms)
 
     def retrieving(self, query: str, k: int | None = None) -> Retrieval:
         """Time a retrieval: `with s.retrieving(q, k=5) as r: r.hits = store.search(q)`."""
