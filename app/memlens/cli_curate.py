@@ -123,9 +123,13 @@ def _open(args: argparse.Namespace, ids: list[str]):
 def _line(r: MemoryRecord | None, memory_id: str = "", width: int = 100) -> str:
     if r is None:
         return f"  {memory_id}  (no longer in the collection)"
-    text = " ".join(r.text.split())
-    text = text[:width] + ("…" if len(text) > width else "")
-    return f"  {r.id}  [{r.status.value}, {r.owner or 'no owner'}]  {text}"
+    return f"  {r.id}  [{r.status.value}, {r.owner or 'no owner'}]  {excerpt(r.text, width)}"
+
+
+def excerpt(text: str, width: int = 100) -> str:
+    """One line of at most `width` characters."""
+    text = " ".join(text.split())
+    return text[:width] + ("…" if len(text) > width else "")
 
 
 def _judge(args: argparse.Namespace):

@@ -213,6 +213,7 @@ def _trace_json(t: Trace) -> str:
             "latency_ms": t.latency_ms,
             "hits": [
                 {"memory_id": h.memory_id, "rank": h.rank, "distance": h.distance, "score": h.score}
+                | ({"text": h.text} if h.text is not None else {})
                 | ({"components": h.components} if h.components else {})
                 for h in t.hits
             ],
@@ -370,7 +371,7 @@ def cmd_check_queries(args: argparse.Namespace) -> int:
 def cmd_trace(args: argparse.Namespace) -> int:
     """One trace whole: what was asked, under which filter, and each hit with its text now."""
     from memlens.cli import _service
-    from memlens.cli_curate import _line
+    from memlens.cli_curate import _line, excerpt
 
     service = _service(args)
     t = _resolve(_service_traces(service), args.trace)
@@ -386,7 +387,13 @@ def cmd_trace(args: argparse.Namespace) -> int:
         score = "" if h.score is None else f"score {h.score:.3f}"
         distance = "" if h.distance is None else f"distance {h.distance:.3f}"
         print(f"{h.rank:>3}. {'  '.join(p for p in (score, distance) if p)}")
-        print("   " + _line(now.get(h.memory_id), h.memory_id))
+        record = now.get(h.memory_id)
+        if h.text is None or (record is not None and record.text == h.text):
+            print("   " + _line(record, h.memory_id))
+            continue
+        # The text the retriever saw; an agent's hits may live in a store of its own.
+        print(f"     {h.memory_id}  then: {excerpt(h.text)}")
+        print("     " + (f"now:  {excerpt(record.text)}" if record else "not in this collection now"))
     return 0
 
 
@@ -422,6 +429,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         parts += [f"{i} {old}->{new}" for i, old, new in r.moved]
         parts.append(f"{len(r.unchanged)} unchanged")
         print(f"{r.trace.id[:8]}  {r.trace.query!r}: {'; '.join(parts)}")
+        if r.caveat:
+            print(f"          note: {r.caveat}")
     return 0
 
 

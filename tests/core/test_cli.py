@@ -213,6 +213,13 @@ def test_search_is_traced_and_pinned_queries_fail_the_exit_code(tmp_path, make_s
     make_service("memories", store).edit("tea", text="The office printer is out of toner")
     failed = memlens("check-queries", "--store", str(store))  # a real process: its exit code
     assert failed.returncode == 1 and "FAIL" in failed.stdout and "tea" in failed.stdout
+    # The trace keeps what the search saw; `trace` shows it beside what the memory says now.
+    then_now = run("trace", trace["id"][:8])[1]
+    assert "tea  then: Ana drinks green tea every morning" in then_now
+    assert "now:  The office printer is out of toner" in then_now
+    assert json.loads(run("trace", trace["id"][:8], "--json")[1])["hits"][0]["text"] == (
+        "Ana drinks green tea every morning"
+    )
 
     assert "keeps the newest 1" in run("traces", "--keep", "1")[2]
     assert len(run("traces")[1].splitlines()) == 1
