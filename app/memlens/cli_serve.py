@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 import threading
+from datetime import datetime
 from typing import Any
 
 
@@ -74,6 +76,34 @@ def _line(event: Any) -> str:
     return f"{when}  {event.session_id}  {what}"
 
 
+class _Terminal(logging.Handler):
+    """What the endpoint and the plugin host report, on stderr: each refused request (an
+    agent with a wrong token is otherwise silent) but the retries a busy queue asks for,
+    and plugin failures once listening (failing to start is the command's own error)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.listening = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        refused = getattr(record, "refused", None)
+        if refused is not None:
+            if refused != 503:
+                when = datetime.now().strftime("%H:%M:%S")
+                print(f"{when}  {record.getMessage()}", file=sys.stderr, flush=True)
+        elif self.listening and record.levelno >= logging.WARNING:
+            print(f"memlens: {record.getMessage()}", file=sys.stderr, flush=True)
+
+
+def _report_to(handler: logging.Handler) -> list[logging.Logger]:
+    loggers = [logging.getLogger("memlens_ingest"), logging.getLogger("memlens.plugin_host")]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return loggers
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from memlens.cli import CliError, _service
     from memlens.client import connection
@@ -102,6 +132,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if args.json
             else (lambda e: print(_line(e), flush=True) if e.KIND != "message.delta" else None)
         )
+    terminal = _Terminal()
+    loggers = _report_to(terminal)
     plugin = IngestPlugin()
     settings = {"host": args.host, "port": args.port, "autostart": True}
     try:
@@ -109,6 +141,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         host.shutdown()
         raise CliError(f"{exc.strerror or exc}. Pick another with --port.") from None
+    terminal.listening = True
     url, where = plugin.url, f"'{service.store.collection}' in {service.store.location}"
     token = connection.ensure_token()
     shown = (
@@ -133,6 +166,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         delivery = plugin.delivery
         host.shutdown(wait=10)
         recorder.close()
+        for logger in loggers:
+            logger.removeHandler(terminal)
+            logger.propagate = True
         if store_claim is not None:
             store_claim.release()
     endpoint_stats = f"{delivery.traces_kept} retrieval trace(s) kept" if delivery else "nothing received"

@@ -259,7 +259,9 @@ def _handler(endpoint: IngestEndpoint) -> type[BaseHTTPRequestHandler]:
 
         def _refuse(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
             endpoint.stats.refused += 1
-            log.info("refused %s %s: %s %s", self.command, self.path, status, message)
+            log.info(
+                "refused %s %s: %s %s", self.command, self.path, status, message, extra={"refused": status}
+            )
             self._answer(status, {"error": message}, headers)
 
         def do_GET(self) -> None:
@@ -286,7 +288,7 @@ def _handler(endpoint: IngestEndpoint) -> type[BaseHTTPRequestHandler]:
                 raise Refused(
                     401,
                     "missing or wrong token: send 'Authorization: Bearer TOKEN' with the token MemLens "
-                    "shows in its Sessions panel (or `memlens serve` prints)",
+                    "shows in its Sessions panel (or `memlens serve --show-token` prints)",
                     {"WWW-Authenticate": 'Bearer realm="memlens"'},
                 )
             body = self._body()

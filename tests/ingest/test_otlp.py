@@ -141,7 +141,7 @@ def test_otlp_json_memory_spans_and_a_span_that_names_no_memory(ingest):
 def test_malformed_otlp_is_refused_naming_the_span_and_field(ingest):
     harness, plugin = ingest
     cases = {
-        b'{"resourceSpans": 3}': "no 'resourceSpans' list",
+        b'{"resourceSpans": 3}': "not an OTLP JSON trace export (no 'resourceSpans' list)",
         otlp(span("b1", "retrieve", attr("openinference.span.kind", "RETRIEVER"))): "has no 'input.value'",
         otlp(
             span(
@@ -156,6 +156,7 @@ def test_malformed_otlp_is_refused_naming_the_span_and_field(ingest):
     for body, says in cases.items():
         status, answer, _ = post(plugin.url, "/v1/traces", body, bearer(plugin.token))
         assert (status, says in answer["error"]) == (422, True), answer
+        assert answer["error"][0].isalnum(), answer  # a sentence, not a dangling ': …'
     status, answer, _ = post(
         plugin.url,
         "/v1/traces",

@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from ingest_support import agent_env, free_port
@@ -56,9 +58,17 @@ def test_serve_records_an_agents_session_and_traces_for_the_window(tmp_path, sta
         sid = agent.send("Alice lives in Paris")["session"]
         agent.send("Where Alice lives?")
         agent.finish()
+        wrong = urllib.request.Request(
+            f"{url}/v1/events", b"{}", {"Authorization": "Bearer nope", "Content-Type": "application/json"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(wrong, timeout=30)
+        assert refused.value.code == 401
     finally:
         code, out, err = stop(serve)
     assert code == 0, err
+    # A refused request is said on the terminal: an agent with the wrong token is not silent.
+    assert "refused POST /v1/events: 401 missing or wrong token" in err
     assert "Stopped. 1 session(s), 10 event(s) recorded, 2 retrieval trace(s) kept." in err
     # One line per event as it came, for the person watching the terminal.
     lines = [line for line in out.splitlines() if sid in line]
@@ -136,3 +146,4 @@ def test_serve_on_a_taken_port_says_so(tmp_path):
     assert second.returncode == 1
     assert f"another MemLens already listens for agents on http://127.0.0.1:{port}" in second.stderr
     assert "--port" in second.stderr
+    assert "activating failed" not in second.stderr  # said once, by the command

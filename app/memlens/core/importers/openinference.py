@@ -169,7 +169,7 @@ def _query_vectors(
 def _spans(request: Any, where: str) -> list[tuple[dict, dict[str, Any], dict[str, Any], str]]:
     """(span, its attributes, its resource's attributes, its location) for every span."""
     if not isinstance(request, dict) or not isinstance(request.get("resourceSpans"), list):
-        raise TraceImportError(f"{where}: not an OTLP JSON trace export (no 'resourceSpans' list)")
+        raise TraceImportError(f"{where}not an OTLP JSON trace export (no 'resourceSpans' list)")
     out = []
     for r, rs in enumerate(request["resourceSpans"]):
         at = f"{where}resourceSpans[{r}]"
