@@ -107,6 +107,8 @@ def test_a_memory_edited_after_the_trace_is_changed_since(seeded):
     seeded.edit("m4", text="Bob collects stamps.")
     w = why_not(seeded, trace, "m4")
     assert w.cause == "returned" and w.changed_since and "changed since" in w.message
+    # ...and where the edit has put it now, so the reader need not search again.
+    assert f"Now it ranks #{w.rank} (distance {w.distance:.4f})" in w.message and w.rank > 1
 
 
 def test_a_rank_freed_by_a_later_change_is_not_blamed_on_the_index(seeded):
@@ -156,6 +158,35 @@ def test_index_miss_on_an_approximate_hnsw_index(store_dir, make_service):
         assert "approximate (HNSW) index did not return it" in w.message
     # The index still misses it: it is not a stale trace.
     assert missed[0] not in {h.id for h in service.store.query(trace.embedding, 10)}
+
+    # The same retrieval reported without its vector (as agents and imports do): MemLens
+    # asks its own index before blaming it, and the index misses it again.
+    unvectored = Trace(trace.query, trace.k, hits=trace.hits, origin="agent:s1", collection="approx")
+    w = why_not(service, unvectored, missed[0])
+    assert w.cause == "index_miss" and w.reembedded
+    assert "does not return it: an index miss" in w.message
+
+
+def test_a_memory_another_retriever_left_out_is_not_called_an_index_miss(seeded):
+    # An agent searched its own store and reported hits without the query's vector.
+    trace = Trace(
+        "Alice's peanut allergy",
+        k=2,
+        hits=(TraceHit("m3", 1, score=0.4), TraceHit("m4", 2, score=0.3)),
+        origin="agent:travel-1",
+        collection="memories",
+    )
+    w = why_not(seeded, trace, "m1")
+    assert w.cause == "other_retriever" and w.reembedded and w.rank == 1
+    assert "MemLens' index returns it at #1" in w.message and "agent:travel-1" in w.message
+    again = replay(seeded, trace)
+    assert again.reembedded and "re-embedded with the current model" in again.caveat
+    assert replay(seeded, last_trace_of(seeded, "peanut allergy")).caveat is None
+
+
+def last_trace_of(service, query: str) -> Trace:
+    service.semantic_search(query, k=2)
+    return service.traces.find(limit=1)[0]
 
 
 def test_a_retriever_that_mixes_in_other_signals_reports_a_reranking(seeded, embedder):

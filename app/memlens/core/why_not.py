@@ -6,7 +6,9 @@ memory in the collection by brute force, in the collection's own distance, givin
 memory's exact rank; the checks then go from the plainest cause to the subtlest:
 missing, status, filter, threshold, and only then rank: beyond k, an index miss, or a
 re-ranking (a MemLens blend, scored again here; or an imported retriever that mixes
-BM25 or boosts into its score).
+BM25 or boosts into its score). A trace without its query vector came from a retriever
+other than MemLens' own (an agent's store, an imported span): MemLens' index is asked
+before it is blamed.
 Everything is measured against the store as it is now; `changed_since` says when the
 memory changed after the trace, so a person knows the trace saw a different memory.
 """
@@ -28,7 +30,19 @@ from memlens.core.traces import Trace, TraceHit, TraceStore
 
 RETURNED, MISSING, STATUS, FILTER, THRESHOLD = "returned", "missing", "status", "filter", "threshold"
 CHANGED_SINCE, BEYOND_K, INDEX_MISS, RERANKED = "changed_since", "beyond_k", "index_miss", "reranked"
-CAUSES = (RETURNED, MISSING, STATUS, FILTER, THRESHOLD, CHANGED_SINCE, BEYOND_K, INDEX_MISS, RERANKED)
+OTHER_RETRIEVER = "other_retriever"
+CAUSES = (
+    RETURNED,
+    MISSING,
+    STATUS,
+    FILTER,
+    THRESHOLD,
+    CHANGED_SINCE,
+    BEYOND_K,
+    INDEX_MISS,
+    RERANKED,
+    OTHER_RETRIEVER,
+)
 
 _BATCH = 1000
 
@@ -68,6 +82,16 @@ class Replay:
     @property
     def changed(self) -> bool:
         return bool(self.entered or self.left or self.moved)
+
+    @property
+    def caveat(self) -> str | None:
+        """What a reader must know before blaming the store for the differences."""
+        if not self.reembedded:
+            return None
+        return (
+            "the trace has no query vector: its query was re-embedded with the current model, and "
+            "the hits it lists came from its own retriever, so differences need not be changes to the store"
+        )
 
 
 # -- distances ---------------------------------------------------------------------
@@ -259,6 +283,9 @@ def _why(service: MemoryService, trace: Trace, mid: str, run: _Pass) -> WhyNot:
     note = " It has changed since this trace." if changed else ""
 
     if hit is not None:
+        if changed and rank is not None and d is not None:
+            place = "within" if rank <= k else "outside"
+            note += f" Now it ranks #{rank} (distance {d:.4f}), {place} the top {k}."
         return WhyNot(mid, RETURNED, f"It was returned at rank {hit.rank}.{note}", **base)
     reason = _status_exclusion(run.flt, record)
     if reason:
@@ -302,12 +329,21 @@ def _why(service: MemoryService, trace: Trace, mid: str, run: _Pass) -> WhyNot:
             f"retriever's final score also weighs {', '.join(mixed)}, which put others above it."
         )
         return WhyNot(mid, RERANKED, text, **base)
-    text = (
-        f"It ranks #{rank} by exact search (distance {d:.4f}), inside the top {k}, but the approximate "
-        "(HNSW) index did not return it: an index miss."
-    )
-    if run.reembedded:
-        text += " (The query was re-embedded with the current model; the original vector was not recorded.)"
+    exact = f"It ranks #{rank} by exact search (distance {d:.4f}), inside the top {k}"
+    if not run.reembedded:
+        text = f"{exact}, but the approximate (HNSW) index did not return it: an index miss."
+        return WhyNot(mid, INDEX_MISS, text, **base)
+    # No vector recorded: MemLens did not run this retrieval, so ask its index now.
+    by_index = [h.record.id for h in service.search_vector(run.vector, k, run.flt)]
+    reembedded = " (the query re-embedded with the current model; the trace has no vector)"
+    if mid in by_index:
+        text = (
+            f"{exact}{reembedded}, and MemLens' index returns it at #{by_index.index(mid) + 1}; the "
+            f"retriever that made this trace ({trace.origin}) did not: it searched with another model, "
+            "index or ranking, or another copy of the memories."
+        )
+        return WhyNot(mid, OTHER_RETRIEVER, text, **base)
+    text = f"{exact}{reembedded}, but the approximate (HNSW) index does not return it: an index miss."
     return WhyNot(mid, INDEX_MISS, text, **base)
 
 

@@ -350,6 +350,8 @@ class TracesPanel(QWidget):
         lines = []
         for result in results if isinstance(results, list) else [results]:
             lines.append(f"Replayed “{result.trace.query}” against the store as it is now:")
+            if result.caveat:
+                lines.append(f"  Note: {result.caveat}.")
             if not result.changed:
                 lines.append("  same top k, same order.")
             lines += [f"  entered the top k: {m}" for m in result.entered]
