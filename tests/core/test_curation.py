@@ -22,6 +22,7 @@ from memlens.core.merge import MergeRefused, merge
 from memlens.core.query import Filter
 from memlens.core.record import MemoryRecord, Status
 from memlens.core.review import decide, review_queue
+from memlens.core.service import BlankText
 from memlens.core.support import support_scores
 
 PLANTED = generate_demo().planted
@@ -51,6 +52,30 @@ def test_a_merge_of_a_trashed_missing_or_repeated_memory_is_refused_and_changes_
             merge(service, list(ids))
     assert len(service.journal.groups(service.store.collection)) == count
     assert stored(service, "c").status == Status.DELETED
+
+
+def test_a_blank_text_is_refused_by_merge_edit_and_add_and_changes_nothing(service):
+    service.add([MemoryRecord(id=m, text=f"Alice fact {m}") for m in "ab"])
+    count = len(service.journal.groups(service.store.collection))
+    for attempt in (
+        lambda: merge(service, ["a", "b"], text="   "),
+        lambda: service.edit("a", text="\n"),
+        lambda: service.add([MemoryRecord(id="c", text="")]),
+    ):
+        with pytest.raises(BlankText, match="A memory needs some text"):
+            attempt()
+    assert len(service.journal.groups(service.store.collection)) == count
+    assert [stored(service, m).text for m in "ab"] == ["Alice fact a", "Alice fact b"]
+    assert stored(service, "c") is None
+
+
+def test_a_memory_stored_blank_by_another_writer_can_still_be_flagged(service):
+    service.add([MemoryRecord(id="a", text="placeholder")])
+    # As another library could leave it: the text emptied, the vector kept.
+    service.store._col.update(ids=["a"], documents=[""], embeddings=service.store.embeddings(["a"]))
+    service.sync_from_store(["a"])
+    service.set_status(["a"], Status.FLAGGED, reason="empty")
+    assert stored(service, "a").status == Status.FLAGGED and stored(service, "a").text == ""
 
 
 def test_merge_archives_sources_keeps_provenance_and_repoints_links(service):

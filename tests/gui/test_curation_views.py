@@ -104,6 +104,10 @@ def test_merge_dialog_shows_sources_side_by_side_and_asks_the_model(qtbot, demo_
     qtbot.addWidget(dialog)
     assert not dialog.suggest.isEnabled()  # no model configured: the button says how to set one
     assert "bob" in dialog.summary.text() and "3 sources are archived" in dialog.summary.text()
+    dialog.text.setPlainText("  \n ")  # nothing left to keep: Merge waits for a text
+    assert not dialog.merge_button.isEnabled() and "needs some text" in dialog.merge_button.toolTip()
+    dialog.text.setPlainText("Bob is a nurse.")
+    assert dialog.merge_button.isEnabled()
 
     with FakeOpenAI(lambda messages: "Bob is a night-shift nurse at Manchester Royal Infirmary.") as server:
         monkeypatch.setenv("MEMLENS_LLM_BASE_URL", server.base_url)

@@ -60,6 +60,8 @@ def test_edit_save_undo_redo_with_history(qtbot, demo_window):
     inspector = page.inspector
     assert inspector.text.toPlainText() == original
 
+    inspector.text.setPlainText("   ")  # emptied: Save waits, and says to delete instead
+    assert not inspector.save_button.isEnabled() and "use Delete" in inspector.save_button.toolTip()
     inspector.text.setPlainText(original + " (checked with the user)")
     assert inspector.save_button.isEnabled()
     qtbot.mouseClick(inspector.save_button, Qt.MouseButton.LeftButton)

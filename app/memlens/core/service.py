@@ -74,6 +74,21 @@ class WriteFailed(StoreError):
     """A change failed part way through; the message says what the store holds now."""
 
 
+class BlankText(StoreError):
+    """A write would leave a memory without text (an emptied edit, a blank merge); nothing
+    was changed. Removing a memory is a delete, which can be undone and restored."""
+
+
+def _refuse_blank(records: Sequence[MemoryRecord]) -> None:
+    blank = [r.id for r in records if not r.text.strip()]
+    if blank:
+        named = ", ".join(map(repr, blank[:3])) + (f" and {len(blank) - 3} more" if len(blank) > 3 else "")
+        raise BlankText(
+            f"A memory needs some text: {named} would be left blank. Nothing was changed; "
+            "to remove a memory, delete it."
+        )
+
+
 @dataclass(frozen=True)
 class Change:
     """What one applied, undone or redone group did, for views to refresh."""
@@ -409,6 +424,7 @@ class MemoryService:
         progress: Progress | None = None,
     ) -> Change:
         """Embed and add new memories as one undoable step."""
+        _refuse_blank(records)
         now = utc_now()
         records = [_stamped(r, now) for r in records]
         label = label or f"Add {self._count(len(records))}"
@@ -467,6 +483,7 @@ class MemoryService:
         needs_vector = [
             new for before, new in planned if before.record is None or new.text != before.record.text
         ]
+        _refuse_blank(needs_vector)  # a blank memory already stored may still be flagged
         vectors = iter(self._encode([new.text for new in needs_vector]))
         ops = []
         for before, new in planned:

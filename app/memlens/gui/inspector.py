@@ -414,7 +414,13 @@ class Inspector(QWidget):
             return
         self.text.setReadOnly(False)
         dirty = r is not None and self.dirty
-        self.save_button.setEnabled(dirty)
+        blank = not self.text.toPlainText().strip()  # the service refuses it; say so here
+        self.save_button.setEnabled(dirty and not blank)
+        self.save_button.setToolTip(
+            "A memory needs some text; to remove it, use Delete"
+            if dirty and blank
+            else "Save the edit (Ctrl+S); the text is re-embedded in the background"
+        )
         self.revert_button.setEnabled(dirty)
         self.flag_button.setEnabled(r is not None and r.status != Status.FLAGGED)
         self.verify_button.setEnabled(r is not None and r.status != Status.VERIFIED)
@@ -424,7 +430,7 @@ class Inspector(QWidget):
 
     def save(self) -> None:
         """Save the edit, unless the memory changed underneath: then the user chooses."""
-        if self._record is None or not self.dirty:
+        if self._record is None or not self.dirty or not self.save_button.isEnabled():
             return
         memory_id, base = self._record.id, self._base()
         current = self.service.get(memory_id)

@@ -82,7 +82,8 @@ class MergeDialog(QDialog):
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Merge")
+        self.merge_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.merge_button.setText("Merge")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -95,6 +96,9 @@ class MergeDialog(QDialog):
         return self.text.toPlainText().strip()
 
     def _update_summary(self) -> None:
+        blank = not self.merged_text
+        self.merge_button.setEnabled(not blank)
+        self.merge_button.setToolTip("The merged memory needs some text" if blank else "")
         m = merged_record(self.sources, self.merged_text or " ")
         when = (utc_minute(m.created_at) + " UTC") if m.created_at else "no time"
         self.summary.setText(
