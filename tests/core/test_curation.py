@@ -21,7 +21,7 @@ from memlens.core.llm import LLM, LLMConfig, LLMError
 from memlens.core.merge import MergeRefused, merge
 from memlens.core.query import Filter
 from memlens.core.record import MemoryRecord, Status
-from memlens.core.review import decide, review_queue
+from memlens.core.review import SUSPECT_BELOW, decide, review_queue
 from memlens.core.service import BlankText
 from memlens.core.support import support_scores
 
@@ -214,7 +214,7 @@ def test_planted_hallucinations_lead_the_review_queue(demo):
     weak = [s.record.id for s in queue if s.origin == "weak support"]
     for (mid,) in PLANTED["hallucinations"]:
         assert mid in weak[:10], (mid, weak[:10])
-    assert all(s.support.score < 0.35 for s in queue if s.origin == "weak support")
+    assert all(s.support.score < SUSPECT_BELOW for s in queue if s.origin == "weak support")
 
 
 def test_flags_from_users_and_plugins_join_the_queue_first(demo):
@@ -314,40 +314,106 @@ def test_restore_and_purge_undo(demo):
     assert demo.semantic_search(original.text, k=1)[0].record.id == victim
 
 
+NUMBER_SWAPS = {
+    "one": "four",
+    "two": "six",
+    "three": "eight",
+    "four": "two",
+    "five": "nine",
+    "seven": "three",
+    "first": "third",
+    "second": "fifth",
+    "third": "first",
+}
+PLACE_SWAPS = {
+    "studio": "warehouse",
+    "store": "bank",
+    "home": "hotel",
+    "parade": "funeral",
+    "center": "casino",
+    "conference": "wedding",
+    "beach": "airport",
+    "library": "nightclub",
+    "lake": "desert",
+    "school": "prison",
+    "sweden": "Argentina",
+    "mountains": "suburbs",
+    "museum": "stadium",
+    "concert": "court hearing",
+    "park": "car park",
+    "forest": "shopping mall",
+    "festival": "trial",
+    "paris": "Cairo",
+    "gym": "pub",
+}
+INVENTED = ["Priya", "Jonas", "Marcus", "Ingrid", "Tomasz"]
+
+
+def _swap_number(text: str) -> str | None:
+    for match in re.finditer(r"\b(\d+|" + "|".join(NUMBER_SWAPS) + r")\b", text, re.I):
+        word = match.group(0)
+        new = str(int(word) + 7) if word.isdigit() else NUMBER_SWAPS[word.lower()]
+        return text[: match.start()] + new + text[match.end() :]
+    return None
+
+
+def _swap_place(text: str) -> str | None:
+    for match in re.finditer(r"\b(" + "|".join(PLACE_SWAPS) + r")\b", text, re.I):
+        return text[: match.start()] + PLACE_SWAPS[match.group(0).lower()] + text[match.end() :]
+    return None
+
+
+def _swap_name(text: str, rng: random.Random) -> str | None:
+    names = [n for n in re.findall(r"\b[A-Z][a-z]{2,}\b", text) if n.lower() not in PLACE_SWAPS]
+    speakers = [n for n in names if n not in ("The", "She", "Her", "His", "They", "LGBTQ")]
+    if not speakers:
+        return None
+    return text.replace(speakers[0], rng.choice(INVENTED))
+
+
 def corrupt(records, rate=0.15, seed=3):
-    """Change a name, number or place in a copy of some memories (their turns stay)."""
+    """Change a number, a place or a name inside a copy of some memories, as a model that
+    misremembers would (their source turns stay as they were). Numbers and places are
+    rarer than names in LoCoMo's observations: up to 8 and 15 are taken, names fill the rest."""
     rng = random.Random(seed)
-    invented = ["Priya", "Jonas", "Tokyo", "Oslo", "Marcus"]
-    out, bad = [], set()
-    for r in records:
-        if rng.random() >= rate:
-            out.append(r)
-            continue
-        text = r.text
-        numbers = re.findall(r"\d+", text)
-        names = re.findall(r"\b[A-Z][a-z]+\b", text)[1:]
-        if numbers:
-            text = text.replace(numbers[0], str(int(numbers[0]) + 7), 1)
-        elif names:
-            text = text.replace(names[0], rng.choice(invented), 1)
-        else:
-            text += " in " + rng.choice(["Tokyo", "Oslo"])
-        out.append(r.replace(text=text))
-        bad.add(r.id)
-    return out, bad
+    order = list(range(len(records)))
+    rng.shuffle(order)
+    total = round(rate * len(records))
+    chosen: dict[int, tuple[str, str]] = {}
+    for kind, swap, quota in (
+        ("number", _swap_number, 8),
+        ("place", _swap_place, 15),
+        ("name", lambda text: _swap_name(text, rng), total),
+    ):
+        taken = 0
+        for i in order:
+            if taken >= quota or len(chosen) >= total:
+                break
+            new = None if i in chosen else swap(records[i].text)
+            if new is not None and new != records[i].text:
+                chosen[i] = (kind, new)
+                taken += 1
+    out = [r.replace(text=chosen[i][1]) if i in chosen else r for i, r in enumerate(records)]
+    return out, {records[i].id: kind for i, (kind, _) in chosen.items()}
 
 
 def test_support_score_ranks_corrupted_locomo_observations_as_suspects(shared_data, embedder):
     records = read_locomo(shared_data / "locomo" / "locomo10.json", {"conv-26", "conv-30"}).records
-    mixed, bad = corrupt(records)
+    mixed, kinds = corrupt(records)
     ranked = sorted(support_scores(mixed, embedder), key=lambda s: s.score)
-    k = len(bad)
-    precision_at_k = sum(s.memory_id in bad for s in ranked[:k]) / k
-    precision_at_10 = sum(s.memory_id in bad for s in ranked[:10]) / 10
+    k = len(kinds)
+    top = {s.memory_id for s in ranked[:k]}
+    precision_at_k = len(top & set(kinds)) / k
+    precision_at_10 = sum(s.memory_id in kinds for s in ranked[:10]) / 10
+    found = {kind: (sum(kinds[m] == kind for m in top & set(kinds)), list(kinds.values()).count(kind))
+             for kind in ("name", "number", "place")}  # fmt: skip
     print(f"\nLoCoMo support score: {len(mixed)} observations, {k} corrupted, "
-          f"precision@{k} = {precision_at_k:.2f}, precision@10 = {precision_at_10:.2f}")  # fmt: skip
-    assert precision_at_k >= 0.55  # chance is k/n = 0.15
-    assert precision_at_10 >= 0.9
+          f"precision@{k} = {precision_at_k:.2f}, precision@10 = {precision_at_10:.2f}; in the top {k}: "
+          + ", ".join(f"{kind}s {a} of {b}" for kind, (a, b) in found.items()))  # fmt: skip
+    assert all(b >= 5 for _, b in found.values()), found  # every kind of corruption is tried
+    assert precision_at_k >= 0.5  # chance is k/n = 0.15
+    assert precision_at_10 >= 0.8
+    assert found["name"][0] >= 0.6 * found["name"][1]  # a swapped name is the plainest tell
 
 
 def test_language_model_paths_against_a_local_server():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
@@ -54,17 +55,28 @@ def _number_words(word: str) -> set[str]:
 
 
 def key_terms(text: str) -> set[str]:
-    """Names (capitalised mid-sentence words) and numbers, digits or words: what a
-    hallucination invents."""
+    """Names (capitalised words) and numbers, digits or words: what a hallucination
+    invents. A memory's first word counts too: extracted memories usually open with
+    their subject ("Caroline attended…"), the name a model most often gets wrong; a
+    capitalised common word there ("Painting is…") is usually in the turns as well."""
     terms = set()
     for m in _TOKEN.finditer(text):
         word = m.group(0)
         terms |= _number_words(word)
         if _NUMBER.search(word):
             terms.add(word.replace(",", ""))
-        elif word[0].isupper() and m.start() > 0 and _norm(word) not in _STOP:
+        elif word[0].isupper() and _norm(word) not in _STOP and _norm(word) not in _NUMBER_WORDS:
             terms.add(_norm(word))
     return terms
+
+
+def date_terms(when: datetime | None) -> set[str]:
+    """How a date is written in a memory ("On Mon 19 Oct", "in October 2026"): an episodic
+    memory dated from its own session says nothing its source lacks."""
+    if when is None:
+        return set()
+    names = {when.strftime(f).casefold() for f in ("%a", "%A", "%b", "%B")}
+    return names | {str(when.day), str(when.year)}
 
 
 def participants(record: MemoryRecord) -> set[str]:
@@ -129,6 +141,7 @@ def support_scores(records: Sequence[MemoryRecord], embedder: Embedder) -> list[
         source_terms |= {n for t in _TOKEN.findall(source) for n in _number_words(t)}
         # Participants are present in their own conversation even when unnamed ("you").
         source_terms |= {_norm(w) for who in participants(r) for w in who.split()}
+        source_terms |= date_terms(r.created_at)
         terms = key_terms(r.text)
         novel = tuple(sorted(t for t in terms if t not in source_terms))
         novel_share = len(novel) / len(terms) if terms else 0.0
