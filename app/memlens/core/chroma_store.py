@@ -326,8 +326,7 @@ class ChromaMemoryStore:
         if not items:
             return
         ids = [it.record.id for it in items]
-        old = {s.record.id: s.record for s in self.get(ids)}
-        old_keys = self._raw_metadata_keys(ids)
+        old, old_keys = self._stored_now(ids)
         docs, metas = [], []
         for it in items:
             doc, meta = self._profile.to_chroma(it.record, old.get(it.record.id))
@@ -347,15 +346,17 @@ class ChromaMemoryStore:
         if not records:
             return
         ids = [r.id for r in records]
-        old = {s.record.id: s.record for s in self.get(ids)}
-        old_keys = self._raw_metadata_keys(ids)
+        old, old_keys = self._stored_now(ids)
         metas = [self._profile.to_chroma(r, old.get(r.id))[1] for r in records]
         self._col.update(ids=ids, metadatas=metas)
         self._drop_keys(ids, metas, old_keys)
 
-    def _raw_metadata_keys(self, ids: list[str]) -> dict[str, set[str]]:
-        got = self._col.get(ids=ids, include=["metadatas"])
-        return {i: set(m or {}) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+    def _stored_now(self, ids: list[str]) -> tuple[dict[str, MemoryRecord], dict[str, set[str]]]:
+        """The records `ids` hold now and their raw metadata keys, from one read: every
+        call into Chroma holds the interpreter lock (and so the window) for its length."""
+        got = self._col.get(ids=ids, include=["documents", "metadatas"])
+        records = {r.id: r for r in self._records(got)}
+        return records, {i: set(m or {}) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
 
     def _drop_keys(self, ids: list[str], metas: list[dict], old_keys: dict[str, set[str]]) -> None:
         # Chroma merges metadata on upsert/update; a key set to None is removed.

@@ -38,13 +38,10 @@ from memlens.core.record import HIDDEN_STATUSES, MemoryRecord, Status, utc_now
 from memlens.core.store import MemoryStore, StoredMemory, StoreError, VectorHit
 from memlens.core.traces import GUI, TraceStore
 from memlens.core.watch import EditConflict, same_stored
+from memlens.core.write_pacing import WritePacer
 
 _EPOCH = datetime.min.replace(tzinfo=utc_now().tzinfo)
 _BATCH = 500
-# Chroma's local upsert holds the GIL for the whole call: 330 ms for 500 memories, a
-# frozen window for as long during an import. Calls of 50 hold it up to ~100 ms, at
-# ~1 ms per memory instead of 0.8 (bench: 100,000 memories, two cores).
-_UPSERT_BATCH = 50
 # Texts embedded per call: progress still moves every few seconds on a laptop, and the
 # import's peak memory is lowest here (bench, 100,000 memories: chunks of 128 added
 # 423 MB to the resident set, 256 added 438, 500 added 157, 1000 added 255).
@@ -195,6 +192,7 @@ class MemoryService:
         self.mem0_history = mem0_history
         self.traces: TraceStore | None = None  # set by the workspace; searches are then recorded
         self._write_lock = threading.RLock()
+        self._pacer = WritePacer()  # store writes sized to hold the window ~40 ms at most
         self._index: dict[str, MemoryRecord] = {}
         self._order: list[str] = []  # newest first
         self._derived = _Derived.of([])
@@ -783,14 +781,14 @@ class MemoryService:
 
     def _upsert(self, upserts: Sequence[State], total: int | None = None) -> None:
         """Write in batches; `total`: these are one chunk of that many, in the model's order."""
-        for start in range(0, len(upserts), _UPSERT_BATCH):
-            batch = upserts[start : start + _UPSERT_BATCH]
+        for span in self._pacer.spans(len(upserts)):
+            batch = upserts[span]
             try:
                 self.store.upsert([StoredMemory(s.record, s.embedding) for s in batch])
             except Exception as exc:
                 if total is None:  # in the order given: say where
-                    span = f"{start + 1}-{start + len(batch)} of {len(upserts)}"
-                    which = f"memories {span} (from {batch[0].record.id!r})"
+                    where = f"{span.start + 1}-{span.stop} of {len(upserts)}"
+                    which = f"memories {where} (from {batch[0].record.id!r})"
                 else:
                     named = ", ".join(repr(s.record.id) for s in batch[:3]) + (
                         ", …" if len(batch) > 3 else ""
