@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import (
     Heartbeat,
+    TreeMemory,
     format_table,
     median,
     peak_rss_mb,
@@ -98,7 +99,7 @@ class PaintSpy:
             self._app.removeEventFilter(self._filter)
 
 
-def run_size(n: int, import_n: int, graph: bool, encode_n: int) -> dict:
+def run_size(n: int, import_n: int, graph: bool, encode_n: int, stacks_to: Path | None = None) -> dict:
     from PySide6.QtCore import QSettings, Qt, QTimer
     from PySide6.QtTest import QTest
 
@@ -112,10 +113,11 @@ def run_size(n: int, import_n: int, graph: bool, encode_n: int) -> dict:
     os.environ["MEMLENS_DATA_DIR"] = str(tmp / "data")
     path = copy_store(n, tmp)
     row: dict = {"n": n, "rss_start_mb": rss_mb()}
+    memory = TreeMemory()  # the window's and the model's process together
     app = make_app()
     window = MainWindow(settings=QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
     window.show()
-    beat = Heartbeat()
+    beat = Heartbeat(stacks_to=stacks_to)
     app.processEvents()
 
     # (1) Open until the first table page is on screen; then until everything is indexed.
@@ -323,7 +325,9 @@ def run_size(n: int, import_n: int, graph: bool, encode_n: int) -> dict:
     # The window's process and the model's: what the user's machine has to hold.
     row["peak_rss_window_mb"] = peak_rss_mb()
     row["peak_rss_model_mb"] = peak_rss_mb(window.embedder.pid) if window.embedder.pid else 0.0
-    row["peak_rss_mb"] = row["peak_rss_window_mb"] + row["peak_rss_model_mb"]
+    # Each process's own peak, added: an upper bound (they peak at different times).
+    row["peak_rss_sum_of_peaks_mb"] = row["peak_rss_window_mb"] + row["peak_rss_model_mb"]
+    row["peak_rss_mb"] = memory.stop()
     window.workers.wait()
     window.close()
     shutil.rmtree(tmp, ignore_errors=True)
@@ -355,9 +359,12 @@ def main() -> int:
     parser.add_argument("--import-n", type=int, default=0, help="memories to import (0: skip)")
     parser.add_argument("--encode-n", type=int, default=3000, help="texts for the model's own encode")
     parser.add_argument("--no-graph", action="store_true", help="skip the graph tab")
+    parser.add_argument(
+        "--stall-stacks", type=Path, help="write every thread's stack to this file whenever the GUI stalls"
+    )
     args = parser.parse_args()
     print(f"window: {args.size:,} memories…", file=sys.stderr, flush=True)
-    row = run_size(args.size, args.import_n, not args.no_graph, args.encode_n)
+    row = run_size(args.size, args.import_n, not args.no_graph, args.encode_n, args.stall_stacks)
     print(format_table([row], COLUMNS))
     print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})
     write_result(f"window-{args.size}", [row])

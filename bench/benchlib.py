@@ -6,6 +6,7 @@ readings, the machine's facts, tables and result files.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import platform
@@ -17,7 +18,17 @@ from pathlib import Path
 
 from bench_graph import paint, timed
 
-__all__ = ["RESULTS", "Heartbeat", "format_table", "machine", "paint", "peak_rss_mb", "percentile", "timed"]
+__all__ = [
+    "RESULTS",
+    "Heartbeat",
+    "TreeMemory",
+    "format_table",
+    "machine",
+    "paint",
+    "peak_rss_mb",
+    "percentile",
+    "timed",
+]
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -49,6 +60,24 @@ def rss_mb() -> float:
     return _status_kb("VmRSS") / 1024
 
 
+class TreeMemory:
+    """Samples this process's and its children's resident memory together, from a
+    process of its own (bench/tree_memory.py); `stop()` gives the peak of the sum, MB."""
+
+    def __init__(self) -> None:
+        import sys
+
+        script = Path(__file__).resolve().parent / "tree_memory.py"
+        self._sampler = subprocess.Popen(
+            [sys.executable, str(script), str(os.getpid())], stdout=subprocess.PIPE, text=True
+        )
+
+    def stop(self) -> float:
+        self._sampler.terminate()
+        out, _ = self._sampler.communicate(timeout=10)
+        return float(out.strip() or 0)
+
+
 class Heartbeat:
     """A timer that should fire every `interval_ms`; a late tick is a GUI event-loop stall.
 
@@ -57,10 +86,14 @@ class Heartbeat:
     GUI thread itself (a synchronous repaint it times) must not be inside a phase.
     """
 
-    def __init__(self, interval_ms: int = 10) -> None:
+    def __init__(self, interval_ms: int = 10, stacks_to: Path | None = None) -> None:
         from PySide6.QtCore import Qt, QTimer
 
         self.interval_ms = interval_ms
+        # With `stacks_to`: every thread's stack is written there whenever a tick is over
+        # 60 ms late. faulthandler's watchdog is a C thread that needs no interpreter lock,
+        # so it sees who holds the lock while the GUI thread waits for it.
+        self._stacks = stacks_to.open("w") if stacks_to else None
         self.log: list[tuple[str, float, int]] = []  # (phase, when in s, gap in ms) of long gaps
         self.log_over_ms = 100.0
         self.started = time.perf_counter()
@@ -78,6 +111,10 @@ class Heartbeat:
         now = time.perf_counter()
         gap = (now - self._last) * 1000
         self._last = now
+        if self._stacks is not None:
+            if gap >= 60 + self.interval_ms:
+                print(f"^^^ phase {self._phase}: tick {gap:.0f} ms apart\n", file=self._stacks, flush=True)
+            faulthandler.dump_traceback_later(0.06, file=self._stacks)
         if self._phase is not None:
             self.longest[self._phase] = max(self.longest.get(self._phase, 0.0), gap)
             self.ticks[self._phase] = self.ticks.get(self._phase, 0) + 1

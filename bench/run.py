@@ -183,6 +183,7 @@ WINDOW = [
     ("w_edit_visible_s", "edit→in search s", "{:.2f}"),
     ("w_graph_open_s", "graph tab s", "{:.1f}"),
     ("w_peak_rss_mb", "peak MB", "{:,.0f}"),
+    ("w_peak_rss_sum_of_peaks_mb", "each one's peak, added MB", "{:,.0f}"),
 ]
 STALLS = [
     ("n", "memories", "{:,}"),
