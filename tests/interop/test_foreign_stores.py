@@ -56,6 +56,11 @@ def test_mem0_reads_back_memlens_edits_and_deletes(mem0_memory, make_service):
     assert hits[0]["memory"] == "Alice likes oolong tea"
     events = [(h["event"], h["new_memory"], h["actor_id"]) for h in mem0_memory.history(tea_id)]
     assert events == [("ADD", "Alice likes green tea", None), ("UPDATE", "Alice likes oolong tea", "memlens")]
+    # One time for the memory and its history row, as Mem0 writes them.
+    from datetime import datetime
+
+    update_row = mem0_memory.history(tea_id)[-1]["updated_at"]
+    assert datetime.fromisoformat(str(update_row)) == datetime.fromisoformat(got[tea_id]["updated_at"])
 
     # Deleted from Mem0's view, but still in MemLens' trash and restorable.
     assert service.get(city_id).status == Status.DELETED

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from memlens.core.record import format_time, utc_now
@@ -53,8 +54,16 @@ class Mem0History:
         return [Mem0Event(*r) for r in rows]
 
     def append(
-        self, memory_id: str, event: str, old: str | None, new: str | None, created_at: str | None
+        self,
+        memory_id: str,
+        event: str,
+        old: str | None,
+        new: str | None,
+        created_at: str | None,
+        updated_at: datetime | None = None,
     ) -> None:
+        """One row as Mem0 writes it; `updated_at` is the memory's own (Mem0 stamps the
+        memory and its history row with one value), the time of writing for a delete."""
         with sqlite3.connect(str(self.path)) as db:
             db.execute(
                 "INSERT INTO history (id, memory_id, old_memory, new_memory, event, created_at, "
@@ -66,7 +75,7 @@ class Mem0History:
                     new,
                     event,
                     created_at,
-                    format_time(utc_now()),
+                    format_time(updated_at or utc_now()),
                     1 if event == "DELETE" else 0,
                     ACTOR,
                     None,

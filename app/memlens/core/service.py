@@ -846,8 +846,8 @@ class MemoryService:
             ref = new or old
             created = ref.created_at.isoformat() if ref and ref.created_at else None
             if alive_before and alive_after and old.text != new.text:
-                self.mem0_history.append(ref.id, "UPDATE", old.text, new.text, created)
+                self.mem0_history.append(ref.id, "UPDATE", old.text, new.text, created, new.updated_at)
             elif alive_before and not alive_after:
                 self.mem0_history.append(ref.id, "DELETE", old.text, None, created)
             elif alive_after and not alive_before:
-                self.mem0_history.append(ref.id, "ADD", None, new.text, created)
+                self.mem0_history.append(ref.id, "ADD", None, new.text, created, new.updated_at)
