@@ -239,8 +239,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     records = service.records(reversed(service.select(flt)))  # oldest first reads naturally
     try:
         n = export_records(records, args.format, args.output, service.store)
+    except BrokenPipeError:
+        raise  # the reader stopped reading (`| head`): main() ends quietly
     except OSError as exc:
-        raise CliError(f"Cannot write {args.output}: {exc.strerror or exc}; nothing was written.") from None
+        reason = exc.strerror or exc
+        if args.output is None:
+            raise CliError(f"Cannot write to standard output: {reason}.") from None
+        raise CliError(f"Cannot write {args.output}: {reason}; nothing was written.") from None
     if args.output:
         print(f"Wrote {n} memories to {args.output}.", file=sys.stderr)
     return 0

@@ -23,6 +23,18 @@ def memlens(*args: str, env: dict | None = None, timeout: int = 300) -> subproce
     )
 
 
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory, embedder) -> str:
+    """A store holding only the 'demo' collection (324 memories, about 190 kB as JSONL).
+    Tests read it; none writes to it."""
+    from memlens.core.chroma_store import ChromaBackend
+    from memlens.core.demo_store import ensure_demo_store
+
+    path = tmp_path_factory.mktemp("demo") / "store"
+    ensure_demo_store(ChromaBackend.open_path(path), embedder)
+    return str(path)
+
+
 GOOD = [
     {
         "id": "a1",
@@ -240,3 +252,32 @@ def test_store_options_before_the_command_are_used_and_the_commands_own_win(tmp_
     assert code == 0 and [c["name"] for c in json.loads(out)["collections"]] == ["after"]
     code, _, err = run_cli(capsys, "--server", "http://127.0.0.1:9", "stats")
     assert code == 1 and "Cannot reach the Chroma server at http://127.0.0.1:9" in err
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "mem0-json"])
+def test_export_into_a_reader_that_stops_early_ends_quietly(demo_store, fmt):
+    """`memlens export | head -1`: the reader closes the pipe after one line, while the
+    export is still writing (its output is larger than the pipe holds)."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "memlens",
+            "export",
+            "--format",
+            fmt,
+            "--collection",
+            "demo",
+            "--store",
+            demo_store,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0
+    assert err == ""
+    assert first.startswith("{")
