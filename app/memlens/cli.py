@@ -156,7 +156,23 @@ def _backend(args: argparse.Namespace, create: bool):
     if spec is not None:
         return ChromaBackend.connect(spec)
     path = Path(args.store) if args.store else default_store_dir()
-    return ChromaBackend.open_path(path, create=create or not args.store)
+    if not create:
+        _require_store(path)
+    return ChromaBackend.open_path(path, create=create)
+
+
+def _require_store(path: Path) -> None:
+    """A command that only reads must not leave a new, empty store behind (Chroma makes
+    one in any folder it opens). A file, or a folder of other files, open_path explains."""
+    if path.is_file() or (path / "chroma.sqlite3").exists():
+        return
+    try:
+        empty = not path.exists() or not any(path.iterdir())
+    except OSError:
+        return  # unreadable: open_path says so
+    if empty:
+        why = "the folder is empty" if path.exists() else "the folder does not exist"
+        raise CliError(f"No store at {path} ({why}); `memlens import FILE` or `memlens demo` creates one.")
 
 
 def _embedder(args: argparse.Namespace):

@@ -281,3 +281,21 @@ def test_export_into_a_reader_that_stops_early_ends_quietly(demo_store, fmt):
     assert proc.wait(timeout=120) == 0
     assert err == ""
     assert first.startswith("{")
+
+
+def test_reading_commands_create_no_store(tmp_path):
+    """On a fresh machine (no default store yet) and on an empty folder, a command that
+    only reads says there is no store, and leaves nothing behind."""
+    data = tmp_path / "data"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for command in (["stats"], ["export"], ["traces"], ["search", "tea"]):
+        fresh = memlens(*command, env={"MEMLENS_DATA_DIR": str(data)})
+        assert fresh.returncode == 1, (command, fresh.stderr)
+        assert fresh.stderr == (
+            f"memlens: No store at {data / 'store'} (the folder does not exist); "
+            "`memlens import FILE` or `memlens demo` creates one.\n"
+        )
+        in_empty = memlens(*command, "--store", str(empty))
+        assert in_empty.returncode == 1 and "(the folder is empty)" in in_empty.stderr
+    assert not data.exists() and list(empty.iterdir()) == []
