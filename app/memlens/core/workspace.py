@@ -14,7 +14,7 @@ from memlens.core.embedder import Embedder
 from memlens.core.journal import Journal
 from memlens.core.mem0_history import Mem0History
 from memlens.core.profiles import MEM0
-from memlens.core.service import MemoryService, check_dimension
+from memlens.core.service import DimensionMismatch, MemoryService, check_dimension
 from memlens.core.store import StoreError
 from memlens.core.traces import TraceStore
 
@@ -94,8 +94,9 @@ def open_service(
     mem0 = None
     if mem0_history is not None:
         mem0 = _mem0_history_at(Path(mem0_history))
-    elif backend.is_local and store.profile == MEM0:
-        mem0 = Mem0History.beside(backend.location)
+    elif store.profile == MEM0:
+        beside = Mem0History.beside(backend.location) if backend.is_local else None
+        mem0 = beside or Mem0History.default_for([r.id for r in next(store.scan(200), [])])
     try:
         journal = Journal(journal_path(backend))
     except Exception as exc:
@@ -109,3 +110,24 @@ def open_service(
             f"Cannot open the retrieval traces file {path}: {exc}. Move it aside to start a new one."
         ) from None
     return service
+
+
+def open_readable(
+    backend: ChromaBackend,
+    embedder: Embedder,
+    collection: str | None = None,
+    mem0_history: Path | None = None,
+) -> tuple[MemoryService, str | None]:
+    """`open_service`, but when no collection was named and the usual pick holds vectors
+    of another dimension, the first collection the model can read instead; with a notice
+    naming the one passed over. A named collection is never swapped for another."""
+    try:
+        return open_service(backend, embedder, collection, mem0_history=mem0_history), None
+    except DimensionMismatch as refused:
+        if collection is not None:
+            raise
+        readable = [c.name for c in backend.collections() if c.dimension in (None, embedder.dimension)]
+        if not readable:
+            raise
+        service = open_service(backend, embedder, readable[0], mem0_history=mem0_history)
+        return service, f"{refused} Opened '{readable[0]}' instead."

@@ -359,6 +359,11 @@ class Inspector(QWidget):
         r = self._record
         return None if r is None else self._bases.get(r.id, r)
 
+    def _emptied(self) -> bool:
+        """The text was edited down to nothing: the service refuses that, so Save waits
+        (a memory another writer left blank can still have its other fields edited)."""
+        return not self.text.toPlainText().strip() and "text" in self.changes()
+
     def changes(self) -> dict:
         """Record fields the user changed (from the record the edit started from), as
         `MemoryRecord.replace` takes them; fields left alone are not sent, so a save never
@@ -414,11 +419,11 @@ class Inspector(QWidget):
             return
         self.text.setReadOnly(False)
         dirty = r is not None and self.dirty
-        blank = not self.text.toPlainText().strip()  # the service refuses it; say so here
+        blank = dirty and self._emptied()
         self.save_button.setEnabled(dirty and not blank)
         self.save_button.setToolTip(
             "A memory needs some text; to remove it, use Delete"
-            if dirty and blank
+            if blank
             else "Save the edit (Ctrl+S); the text is re-embedded in the background"
         )
         self.revert_button.setEnabled(dirty)
@@ -430,7 +435,7 @@ class Inspector(QWidget):
 
     def save(self) -> None:
         """Save the edit, unless the memory changed underneath: then the user chooses."""
-        if self._record is None or not self.dirty or not self.save_button.isEnabled():
+        if self._record is None or not self.dirty or self._emptied():
             return
         memory_id, base = self._record.id, self._base()
         current = self.service.get(memory_id)
