@@ -92,9 +92,48 @@ def test_wrong_dimension_is_refused_in_the_window(qtbot, open_window, tmp_path):
     client.create_collection("big_model", embedding_function=None).add(
         ids=["a"], embeddings=[np.ones(768, dtype=np.float32)], documents=["made by another model"]
     )
+    client.create_collection("small_model", embedding_function=None).add(
+        ids=["b"], embeddings=[np.ones(384, dtype=np.float32)], documents=["made by this model"]
+    )
     window = open_window(tmp_path / "other", "big_model")
     assert window.page is None
     assert "768-dimensional" in window.banner.label.text()
+    # The store is open all the same: its other collections can be picked.
+    assert window.store_label.text() == str(tmp_path / "other")
+    names = [window.collection_box.itemData(i) for i in range(window.collection_box.count())]
+    assert sorted(names) == ["big_model", "small_model"]
+    window.collection_box.setCurrentIndex(names.index("small_model"))
+    window.collection_box.activated.emit(names.index("small_model"))
+    qtbot.waitUntil(lambda: window.page is not None, timeout=60000)
+    assert window.service.store.collection == "small_model"
+
+
+def test_a_store_opened_without_a_collection_skips_one_the_model_cannot_read(qtbot, open_window, tmp_path):
+    client = chromadb.PersistentClient(str(tmp_path / "mixed"), settings=Settings(anonymized_telemetry=False))
+    for name, dim in (("aaa_openai", 1536), ("zzz_mini", 384)):
+        client.create_collection(name, embedding_function=None).add(
+            ids=[name], embeddings=[np.ones(dim, dtype=np.float32)], documents=[f"written for {name}"]
+        )
+    window = open_window(tmp_path / "mixed")
+    qtbot.waitUntil(lambda: window.page is not None, timeout=60000)
+    assert window.service.store.collection == "zzz_mini"
+    assert "'aaa_openai' holds 1536-dimensional" in window.banner.label.text()
+    assert "Opened 'zzz_mini' instead." in window.banner.label.text()
+
+
+def test_a_mem0_history_kept_elsewhere_is_used_for_a_folder_store(qtbot, open_window, mem0_memory, tmp_path):
+    tea = mem0_memory.add("Alice likes green tea", user_id="alice", infer=False)["results"][0]["id"]
+    elsewhere = tmp_path / "agent-history.db"
+    (mem0_memory.store_path / "history.db").rename(elsewhere)  # as a config pointing elsewhere would
+    window = open_window()
+    window.open_store(mem0_memory.store_path, mem0_history=elsewhere)
+    qtbot.waitUntil(lambda: window.page is not None, timeout=60000)
+    assert window.service.mem0_history.path == elsewhere
+    assert [e.event for e in window.service.mem0_events(tea)] == ["ADD"]
+    window.collection_box.activated.emit(0)  # reopened: still the same history
+    window.reload()
+    qtbot.waitUntil(lambda: not window.workers.busy, timeout=60000)
+    assert window.service.mem0_history.path == elsewhere
 
 
 def test_recent_stores_are_remembered(qtbot, open_window, tmp_path):

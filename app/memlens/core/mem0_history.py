@@ -6,8 +6,10 @@ is appended here too, in Mem0's own shape, for Mem0 to report it.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +18,11 @@ from memlens.core.record import format_time, utc_now
 
 FILENAME = "history.db"
 ACTOR = "memlens"  # actor_id of the rows MemLens appends; its journal holds the same changes
+
+
+def default_path() -> Path:
+    """Where Mem0 keeps history.db unless its config says otherwise (mem0.configs.base)."""
+    return Path(os.environ.get("MEM0_DIR") or Path.home() / ".mem0") / FILENAME
 
 
 @dataclass(frozen=True)
@@ -33,8 +40,8 @@ class Mem0History:
         self.path = path
 
     @classmethod
-    def beside(cls, store_dir: str | Path) -> Mem0History | None:
-        path = Path(store_dir) / FILENAME
+    def at(cls, path: Path) -> Mem0History | None:
+        """Mem0's history at `path`, or None if there is none (or it is not Mem0's)."""
         if not path.is_file():
             return None
         try:
@@ -43,6 +50,24 @@ class Mem0History:
         except sqlite3.DatabaseError:
             return None  # a history.db that is not Mem0's
         return cls(path)
+
+    @classmethod
+    def beside(cls, store_dir: str | Path) -> Mem0History | None:
+        return cls.at(Path(store_dir) / FILENAME)
+
+    @classmethod
+    def default_for(cls, memory_ids: Sequence[str]) -> Mem0History | None:
+        """Mem0's default history ($MEM0_DIR or ~/.mem0), where an agent with Mem0's default
+        config keeps it whatever folder or server holds its vectors; taken only if it
+        records some of `memory_ids`, as one such file serves every agent on the machine."""
+        found = cls.at(default_path())
+        return found if found is not None and memory_ids and found.knows(memory_ids) else None
+
+    def knows(self, memory_ids: Sequence[str]) -> bool:
+        marks = ",".join("?" * len(memory_ids))
+        with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as db:
+            row = db.execute(f"SELECT 1 FROM history WHERE memory_id IN ({marks}) LIMIT 1", list(memory_ids))
+            return row.fetchone() is not None
 
     def events(self, memory_id: str) -> list[Mem0Event]:
         with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as db:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -27,9 +28,9 @@ from memlens.core.demo_store import DEMO_COLLECTION, ensure_demo_store
 from memlens.core.embedder_process import ProcessEmbedder
 from memlens.core.record import Status
 from memlens.core.server_spec import ServerSpec, is_server_location
-from memlens.core.service import Change, MemoryService
+from memlens.core.service import Change, DimensionMismatch, MemoryService
 from memlens.core.store import CollectionInfo
-from memlens.core.workspace import default_store_dir, open_service
+from memlens.core.workspace import default_store_dir, open_readable, pick_collection
 from memlens.gui.collection_page import CollectionPage
 from memlens.gui.export_dialog import ExportDialog
 from memlens.gui.gui_gc import GuiThreadCollector
@@ -330,7 +331,7 @@ class MainWindow(QMainWindow):
         if self._server is not None:
             self.open_server(self._server, collection, self._mem0_history)
         elif self._store_path is not None:
-            self.open_store(self._store_path, collection)
+            self.open_store(self._store_path, collection, mem0_history=self._mem0_history)
 
     def choose_server(self, initial: str | None = None) -> None:
         """Ask for a server's address (and token), then connect in the background."""
@@ -346,17 +347,26 @@ class MainWindow(QMainWindow):
         collection's history.db can be given (Mem0 keeps it where its config says)."""
         embedder = self.embedder
 
+        notices: list[str] = []
+
         def work(ctx: TaskContext):
             backend = ChromaBackend.connect(spec)
-            service = open_service(backend, embedder, collection, create=True, mem0_history=mem0_history)
-            service.load(ctx.progress)
-            return backend, service, backend.collections()
+            opened = _open_or_refuse(backend, embedder, collection, mem0_history, notices)
+            if isinstance(opened, RefusedCollection):
+                return opened
+            opened.load(ctx.progress)
+            return backend, opened, backend.collections()
 
-        def opened(result) -> None:
-            self._on_opened(result)
+        def done(result) -> None:
+            if isinstance(result, RefusedCollection):
+                self._show_refused(result)
+            else:
+                self._on_opened(result)
             self._server, self._store_path, self._mem0_history = spec, None, mem0_history
+            for notice in notices:
+                self.show_error(notice)
 
-        self.workers.read(f"Connecting to {spec.location}", work, opened, self._on_open_failed)
+        self.workers.read(f"Connecting to {spec.location}", work, done, self._on_open_failed)
 
     # -- import, export, other writers -------------------------------------------
     def import_file(self, path: str | Path | None = None) -> ImportDialog | None:
@@ -398,27 +408,44 @@ class MainWindow(QMainWindow):
             self.live.start()
 
     def open_store(
-        self, path: str | Path, collection: str | None = None, demo: bool = False, create: bool | None = None
+        self,
+        path: str | Path,
+        collection: str | None = None,
+        demo: bool = False,
+        create: bool | None = None,
+        mem0_history: Path | None = None,
     ) -> None:
         """Open a store folder and one of its collections, in the background. A folder that
-        does not exist is made a new store unless `create` is False (Open Recent)."""
+        does not exist is made a new store unless `create` is False (Open Recent). A Mem0
+        collection's history.db can be given (Mem0 keeps it where its config says)."""
         path = Path(path).expanduser()
         embedder = self.embedder
         if create is None:
             create = demo or not path.exists() or path == default_store_dir()
+        notices: list[str] = []
 
         def work(ctx: TaskContext):
             backend = ChromaBackend.open_path(path, create=create)
             if demo:
-                service = ensure_demo_store(backend, embedder, ctx.progress)
-            else:
-                service = open_service(backend, embedder, collection, create=True)
+                return backend, ensure_demo_store(backend, embedder, ctx.progress)
+            opened = _open_or_refuse(backend, embedder, collection, mem0_history, notices)
+            if not isinstance(opened, RefusedCollection):
                 # A large store shows its newest page at once; the rest follows as a change.
-                service.load(ctx.progress, first_page=lambda: self._hand_first_page(ctx, backend, service))
-            return backend, service
+                opened.load(ctx.progress, first_page=lambda: self._hand_first_page(ctx, backend, opened))
+                return backend, opened
+            return opened
+
+        def done(result) -> None:
+            if isinstance(result, RefusedCollection):
+                self._show_refused(result)
+            else:
+                self._on_opened(result)
+            self._mem0_history = mem0_history
+            for notice in notices:
+                self.show_error(notice)
 
         self.workers.read(
-            f"Opening {path.name}", work, self._on_opened, self._on_open_failed, on_partial=self._on_opened
+            f"Opening {path.name}", work, done, self._on_open_failed, on_partial=self._on_opened
         )
 
     def _hand_first_page(self, ctx: TaskContext, backend: ChromaBackend, service: MemoryService) -> None:
@@ -442,6 +469,28 @@ class MainWindow(QMainWindow):
 
     def _on_open_failed(self, message: str) -> None:
         self.show_error(message)
+
+    def _show_refused(self, refused: RefusedCollection) -> None:
+        """The store opened but the collection cannot be read with this model: show the
+        store and its collections, so that another one can be picked, and say why."""
+        self._close_page()
+        backend = refused.backend
+        self._store_path = Path(backend.location) if backend.is_local else None
+        self.store_label.setText(backend.location)
+        self._fill_collections(backend, refused.collection)
+        self.setWindowTitle(f"MemLens — {Path(backend.location).name}")
+        self.show_error(refused.message)
+
+    def _close_page(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+        if self.page is not None:
+            self.pages.removeWidget(self.page)
+            self.page.deleteLater()
+        self.page, self.service = None, None
+        self.undo_stack.rebuild([], [])
+        self._update_actions()
 
     def _on_opened(self, result) -> None:
         backend, service, *listed = result  # a server's collections come listed off-thread
@@ -512,7 +561,7 @@ class MainWindow(QMainWindow):
 
     def _on_collection_picked(self, index: int) -> None:
         name = self.collection_box.itemData(index)
-        if name and self.service and name != self.service.store.collection:
+        if name and (self.service is None or name != self.service.store.collection):
             self._reopen(name)
 
     def recent_stores(self) -> list[str]:
@@ -597,6 +646,33 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
+@dataclass(frozen=True)
+class RefusedCollection:
+    """A store that opened, with a collection the model cannot read."""
+
+    backend: ChromaBackend
+    collection: str
+    message: str
+
+
+def _open_or_refuse(
+    backend: ChromaBackend,
+    embedder,
+    collection: str | None,
+    mem0_history: Path | None,
+    notices: list[str],
+) -> MemoryService | RefusedCollection:
+    """On a worker thread: the collection opened (or another the model can read, with a
+    notice), or why it cannot be."""
+    try:
+        service, notice = open_readable(backend, embedder, collection, mem0_history)
+    except DimensionMismatch as exc:
+        return RefusedCollection(backend, collection or pick_collection(backend, None), str(exc))
+    if notice:
+        notices.append(notice)
+    return service
+
+
 def start_window(
     window: MainWindow,
     store: str | None,
@@ -611,4 +687,5 @@ def start_window(
     elif demo:
         QTimer.singleShot(0, lambda: window.open_demo(store))
     else:
-        QTimer.singleShot(0, lambda: window.open_store(store or default_store_dir(), collection))
+        path = store or default_store_dir()
+        QTimer.singleShot(0, lambda: window.open_store(path, collection, mem0_history=mem0_history))
