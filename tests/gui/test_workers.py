@@ -31,3 +31,28 @@ def test_a_failure_of_a_replaced_task_is_not_reported(qtbot):
     slot.replace(workers.read("Filtering", lambda ctx: None, on_error=errors.append))
     qtbot.waitUntil(lambda: not workers.busy, timeout=10000)
     assert errors == []
+
+
+def test_a_users_error_is_shown_without_a_traceback_and_a_bug_keeps_its_own(qtbot, caplog):
+    from memlens.core.store import StoreError
+
+    workers = Workers()
+    errors: list[str] = []
+
+    def not_a_store(ctx):
+        raise StoreError("/tmp/x is not a Chroma store (no chroma.sqlite3).")
+
+    def bug(ctx):
+        raise KeyError("page")
+
+    with caplog.at_level("INFO", logger="memlens.gui.workers"):
+        workers.read("Opening x", not_a_store, on_error=errors.append)
+        workers.read("Filtering", bug, on_error=errors.append)
+        qtbot.waitUntil(lambda: len(errors) == 2, timeout=10000)
+    assert sorted(errors) == [
+        "Filtering: 'page'",
+        "Opening x: /tmp/x is not a Chroma store (no chroma.sqlite3).",
+    ]
+    said = {r.getMessage(): r.exc_info for r in caplog.records}
+    assert said["Opening x: /tmp/x is not a Chroma store (no chroma.sqlite3)."] is None
+    assert said["Filtering failed"] is not None  # the bug's traceback is kept for its report

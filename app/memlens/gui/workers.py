@@ -8,11 +8,33 @@ old one's result is dropped (Orange's rule).
 
 from __future__ import annotations
 
-import traceback
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from memlens.core.embedder import EmbedderError
+from memlens.core.importers.formats import ImportRefused
+from memlens.core.llm import LLMError
+from memlens.core.merge import MergeRefused
+from memlens.core.store import StoreError
+from memlens.core.traces import TraceImportError
+from memlens.core.watch import EditConflict
+
+log = logging.getLogger(__name__)
+# What a person's input or situation causes (a folder that is not a store, a wrong
+# dimension, an unreachable server or model, a refused merge): their message is enough.
+USER_FACING = (
+    StoreError,
+    EmbedderError,
+    LLMError,
+    ImportRefused,
+    TraceImportError,
+    MergeRefused,
+    EditConflict,
+    OSError,
+)
 
 
 class Cancelled(Exception):
@@ -82,7 +104,10 @@ class _Runnable(QRunnable):
         except Cancelled:
             pass
         except Exception as exc:  # shown to the user, never swallowed
-            traceback.print_exc()
+            if isinstance(exc, USER_FACING):
+                log.info("%s: %s", task.label, exc)  # the window says it; no traceback needed
+            else:
+                log.exception("%s failed", task.label)  # a bug: its traceback goes to the log
             if not task.cancelled:
                 task.sig_failed.emit(f"{task.label}: {exc}")
         finally:
