@@ -11,11 +11,11 @@ import pytest
 from fake_openai import FakeOpenAI
 from memlens.core import bulk
 from memlens.core.chroma_store import ChromaBackend
-from memlens.core.conflicts import disagreement, find_conflicts, supersede
+from memlens.core.conflicts import correct, disagreement, find_conflicts, recheck, supersede
 from memlens.core.demo import generate_demo
 from memlens.core.demo_store import ensure_demo_store
 from memlens.core.dismissals import CONFLICT, DUPLICATE, Dismissals
-from memlens.core.duplicates import DEFAULT_THRESHOLD, DuplicateFinder
+from memlens.core.duplicates import DEFAULT_THRESHOLD, DuplicateFinder, KeepOneRefused, keep_one
 from memlens.core.importers.locomo import read_locomo
 from memlens.core.llm import LLM, LLMConfig, LLMError
 from memlens.core.merge import MergeRefused, merge
@@ -510,3 +510,42 @@ def test_model_judges_the_review_queue_and_conflicts(service):
         server.status = 500
         with pytest.raises(LLMError, match="could not be asked"):
             find_conflicts(service, judge=llm.contradicts)
+
+
+def test_keep_one_archives_the_others_repoints_links_and_undoes(demo):
+    keep, *others = PLANTED["duplicates"][2]
+    demo.add([MemoryRecord(id="note", text="Ask Bob about his shifts.", links=(others[0], keep))])
+    before = {m: stored(demo, m) for m in [keep, *others, "note"]}
+    change = keep_one(demo, keep, others, reason="one is enough")
+    assert change.label == f"Keep 1 of {len(others) + 1} memories"
+    assert stored(demo, keep) == before[keep]
+    assert all(stored(demo, m).status == Status.ARCHIVED for m in others)
+    assert stored(demo, "note").links == (keep,)  # re-pointed, and not twice
+    assert not any(keep in c for c in clusters_of(DuplicateFinder(demo)))
+    assert demo.history(others[0])[-1].reason == "one is enough"
+
+    assert demo.undo().label == change.label
+    assert {m: stored(demo, m) for m in before} == before
+    for keep_, others_, problem in ((keep, [], "at least one other"), (keep, [keep], "named more than once")):
+        with pytest.raises(KeepOneRefused, match=problem):
+            keep_one(demo, keep_, others_)
+
+
+def test_a_conflict_corrected_by_editing_is_resolved_once_it_no_longer_disagrees(demo):
+    lisbon = next(c for c in find_conflicts(demo) if {c.a, c.b} == set(PLANTED["contradictions"][1]))
+    before = {m: stored(demo, m) for m in (lisbon.a, lisbon.b)}
+    older = before[lisbon.a].text
+    assert recheck(demo, lisbon) == lisbon
+
+    change = correct(demo, {lisbon.a: older.replace("Lisbon", "Madrid"), lisbon.b: before[lisbon.b].text})
+    assert change.label == "Correct 1 memory" and change.ids == (lisbon.a,)
+    assert recheck(demo, lisbon).reasons == ("names differ: Madrid vs Porto",)  # still disagrees
+    correct(demo, {lisbon.a: before[lisbon.b].text})
+    assert recheck(demo, lisbon) is None
+    assert demo.history(lisbon.a)[-1].reason == "corrected a conflict"
+
+    demo.undo()
+    demo.undo()
+    assert {m: stored(demo, m) for m in before} == before and recheck(demo, lisbon) == lisbon
+    with pytest.raises(BlankText):
+        correct(demo, {lisbon.a: "  "})

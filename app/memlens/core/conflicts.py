@@ -10,13 +10,13 @@ judge the candidates; without one the signals decide.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from memlens.core.entities import extract_entities
 from memlens.core.graph import semantic_pairs
 from memlens.core.query import Filter
-from memlens.core.record import MemoryRecord, utc_now
+from memlens.core.record import HIDDEN_STATUSES, MemoryRecord, utc_now
 from memlens.core.service import Change, MemoryService
 
 FLOOR = 0.6
@@ -138,8 +138,29 @@ def find_conflicts(
     return sorted(out, key=lambda c: -c.similarity)
 
 
+def recheck(service: MemoryService, conflict: Conflict) -> Conflict | None:
+    """The conflict as its memories stand now, or None once it is resolved: a side gone,
+    trashed or superseded, or the texts edited until they no longer disagree. Reasons are
+    worked out again when an edit changed them (a model's verdict on the old texts is dropped)."""
+    older, newer = service.get(conflict.a), service.get(conflict.b)
+    if older is None or newer is None or older.valid_to or newer.valid_to:
+        return None
+    if older.status in HIDDEN_STATUSES or newer.status in HIDDEN_STATUSES:
+        return None
+    reasons = tuple(disagreement(older, newer))
+    if not reasons:
+        return None
+    signals = tuple(r for r in conflict.reasons if not r.startswith("model: "))
+    return conflict if reasons == signals else replace(conflict, reasons=reasons)
+
+
 def supersede(
-    service: MemoryService, old_id: str, new_id: str, reason: str | None = None, when=None
+    service: MemoryService,
+    old_id: str,
+    new_id: str,
+    reason: str | None = None,
+    when=None,
+    actor: str = "user",
 ) -> Change:
     """Keep both, but mark `old_id` as no longer valid: from when `new_id` was learned,
     or from `when` (e.g. now, when the newer memory is the wrong one)."""
@@ -148,5 +169,23 @@ def supersede(
         raise KeyError("both memories must be in the collection")
     when = when or new.created_at or utc_now()
     return service.apply_records(
-        [old.replace(valid_to=when)], reason=reason or f"superseded by {new_id}", label="Supersede 1 memory"
+        [old.replace(valid_to=when)],
+        actor,
+        reason or f"superseded by {new_id}",
+        label="Supersede 1 memory",
     )
+
+
+def correct(
+    service: MemoryService, texts: Mapping[str, str], actor: str = "user", reason: str | None = None
+) -> Change:
+    """Resolve a conflict by editing: new texts for one or both memories, one undo step
+    (a text left as it was is no change; a blank one is refused with nothing written)."""
+    missing = [mid for mid in texts if service.get(mid) is None]
+    if missing:
+        raise KeyError(f"No memory {', '.join(map(repr, missing))} in '{service.store.collection}'.")
+    current = {r.id: r for r in service.records(texts)}
+    records = [current[mid].replace(text=text) for mid, text in texts.items() if text != current[mid].text]
+    n = len(records)
+    label = f"Correct {n} memor{'y' if n == 1 else 'ies'}"
+    return service.update(records, actor, reason or "corrected a conflict", label=label)

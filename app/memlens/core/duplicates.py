@@ -1,4 +1,5 @@
-"""Near-duplicate memories: pairs above a similarity threshold, grouped into clusters.
+"""Near-duplicate memories: pairs above a similarity threshold, grouped into clusters, and
+"keep one" (the others archived, links re-pointed to the one kept).
 
 Pairs that disagree (other numbers or dates, one says not, other names: see
 `conflicts.disagreement`) are left out: they are different facts or a conflict, not the
@@ -14,9 +15,10 @@ from dataclasses import dataclass
 
 from memlens.core.conflicts import disagreement
 from memlens.core.graph import semantic_pairs
+from memlens.core.merge import curation_problem, repointed_links
 from memlens.core.query import Filter
-from memlens.core.record import HIDDEN_STATUSES
-from memlens.core.service import MemoryService
+from memlens.core.record import HIDDEN_STATUSES, Status
+from memlens.core.service import Change, MemoryService
 
 DEFAULT_THRESHOLD = 0.85
 FLOOR = 0.7
@@ -85,3 +87,29 @@ class DuplicateFinder:
         """(clusters, memories in them) at `threshold`, for a live count beside the slider."""
         clusters = self.clusters(threshold, dismissed)
         return len(clusters), sum(len(c.ids) for c in clusters)
+
+
+class KeepOneRefused(ValueError):
+    """What is wrong with a "keep one" asked for, in words for the user."""
+
+
+def keep_one(
+    service: MemoryService,
+    keep: str,
+    others: Sequence[str],
+    actor: str = "user",
+    reason: str | None = None,
+) -> Change:
+    """Keep `keep` and archive `others` (restorable from the Trash), as one undo step.
+
+    Links that pointed at the archived ones point at the kept memory instead, as after a merge.
+    """
+    if not others:
+        raise KeepOneRefused("Keep one needs the memory to keep and at least one other to archive.")
+    problem = curation_problem(service, [keep, *others], "kept or archived as duplicates")
+    if problem:
+        raise KeepOneRefused(problem)
+    archived = [r.replace(status=Status.ARCHIVED) for r in service.records(others)]
+    changed = archived + repointed_links(service, set(others), keep)
+    label = f"Keep 1 of {len(others) + 1} memories"
+    return service.apply_records(changed, actor, reason or f"duplicates of {keep}", label=label)

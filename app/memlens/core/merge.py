@@ -62,6 +62,11 @@ def merge_problem(service: MemoryService, ids: Sequence[str]) -> str | None:
     """Why `ids` cannot be merged, or None: each must be a current memory, named once."""
     if len(set(ids)) < 2:
         return "A merge needs two or more different memories."
+    return curation_problem(service, ids, "merged")
+
+
+def curation_problem(service: MemoryService, ids: Sequence[str], verb: str) -> str | None:
+    """Why `ids` cannot be `verb` together, or None: each must be a current memory, named once."""
     if len(set(ids)) < len(ids):
         twice = sorted(i for i, n in Counter(ids).items() if n > 1)
         return f"{', '.join(map(repr, twice))} is named more than once."
@@ -71,7 +76,7 @@ def merge_problem(service: MemoryService, ids: Sequence[str]) -> str | None:
     hidden = [r for r in service.records(ids) if r.status in HIDDEN_STATUSES]
     if hidden:
         named = ", ".join(f"{r.id!r} is {r.status.value}" for r in hidden)
-        return f"Only current memories can be merged: {named}. Restore it from the Trash first."
+        return f"Only current memories can be {verb}: {named}. Restore it from the Trash first."
     return None
 
 
@@ -88,12 +93,18 @@ def merge(
         raise MergeRefused(problem)
     sources = service.records(ids)
     merged = merged_record(sources, text if text is not None else suggested_text(sources))
-    gone = set(ids)
     changed = [merged]
     changed += [r.replace(status=Status.ARCHIVED) for r in sources]
-    for other in service.records(service.select_all()):
-        if other.id not in gone and gone.intersection(other.links):
-            links = tuple(dict.fromkeys(merged.id if link in gone else link for link in other.links))
-            changed.append(other.replace(links=links))
+    changed += repointed_links(service, set(ids), merged.id)
     change = service.apply_records(changed, actor, reason, label=f"Merge {len(sources)} memories")
     return change, merged
+
+
+def repointed_links(service: MemoryService, gone: set[str], to: str) -> list[MemoryRecord]:
+    """The memories that link to any of `gone`, linking to `to` instead (never to themselves)."""
+    out = []
+    for other in service.records(service.select_all()):
+        if other.id not in gone and gone.intersection(other.links):
+            moved = (to if link in gone else link for link in other.links)
+            out.append(other.replace(links=tuple(dict.fromkeys(m for m in moved if m != other.id))))
+    return out
