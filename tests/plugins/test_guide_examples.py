@@ -46,3 +46,18 @@ def test_the_echo_agent_works_as_written(memlens_harness):
     ]
     assert len(memlens_harness.of(MessageDelta, session.id)) == 2
     assert [r.text for r in memlens_harness.store.list()] == ["please remember I like tea"]
+
+
+def test_the_tidy_plugin_and_its_test_work_as_written(memlens_harness, monkeypatch):
+    import sys
+    import types
+
+    module = types.ModuleType("tidy_plugin")
+    exec(compile(guide_code("# tidy_plugin.py"), str(GUIDE), "exec"), module.__dict__)
+    monkeypatch.setitem(sys.modules, "tidy_plugin", module)
+    run(guide_code("from tidy_plugin import TidyPlugin"))["test_a_session_leaves_no_duplicates"](
+        memlens_harness
+    )
+    (older,) = [r for r in memlens_harness.store.list() if r.text.startswith("Bob works")]
+    last = memlens_harness.service.history(older.id)[-1]
+    assert (last.op, last.actor, last.state) == ("archived", "plugin:tidy", "undone")

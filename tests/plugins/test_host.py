@@ -4,6 +4,7 @@ isolated, events taken from any thread."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import uuid
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from memlens.plugin_api import (
+    API_VERSION,
     MemoryAdded,
     MessageExchanged,
     Plugin,
@@ -283,7 +285,9 @@ def test_a_plugin_for_another_api_version_is_refused_with_the_versions():
         api_version = "2.0"
 
     host = PluginHost(None, discover_entries=lambda: ([], []))
-    with pytest.raises(Exception, match=r"written for plugin API 2\.0; this MemLens offers 1\.0"):
+    with pytest.raises(
+        Exception, match=rf"written for plugin API 2\.0; this MemLens offers {re.escape(API_VERSION)}"
+    ):
         host.add_plugin("future", Future()).result(30)
     assert host.state("future").status == FAILED
 

@@ -7,6 +7,10 @@ what their sessions do through a `SessionHandle`: messages, retrievals, memory w
 See docs/WRITING_PLUGINS.md.
 """
 
+from memlens.core.bulk import BulkChange
+from memlens.core.conflicts import Conflict
+from memlens.core.duplicates import Cluster, KeepOneRefused
+from memlens.core.merge import MergeRefused
 from memlens.core.query import Filter, SearchHit
 from memlens.core.ranking import Blend
 from memlens.core.record import MemoryRecord, Status
@@ -63,15 +67,20 @@ __all__ = [
     "TOOL",
     "USER",
     "Blend",
+    "BulkChange",
     "ChatAgent",
+    "Cluster",
+    "Conflict",
     "Event",
     "EventPublisher",
     "Filter",
+    "KeepOneRefused",
     "MemoryAdded",
     "MemoryDeleted",
     "MemoryRecord",
     "MemoryStoreView",
     "MemoryUpdated",
+    "MergeRefused",
     "MessageDelta",
     "MessageExchanged",
     "MessageStream",

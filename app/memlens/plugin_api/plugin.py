@@ -12,7 +12,9 @@ if TYPE_CHECKING:
     from memlens.plugin_api.session import SessionHandle
 
 #: The plugin API's version. A plugin built for "1.x" runs on any 1.y with y >= x.
-API_VERSION = "1.0"
+#: 1.1 added the store's curation calls (merge, archive, verify, restore, supersede, correct,
+#: keep_one, dismissals, bulk): additive, so plugins written for 1.0 run unchanged.
+API_VERSION = "1.1"
 ENTRY_POINT_GROUP = "memlens.plugins"
 
 SettingValue = str | int | float | bool
