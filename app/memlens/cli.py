@@ -20,17 +20,22 @@ class CliError(Exception):
     """One clear line for the user; the command exits non-zero."""
 
 
-def _store_args(p: argparse.ArgumentParser, collection: bool = True, top: bool = False) -> None:
+# --collection's help, by what a command does without it (workspace.pick_collection).
+READS = "collection (default: 'memories', else the only one; if there are several, name one)"
+WRITES = "collection to add to (default: 'memories', created if needed)"
+SHOWS = "collection to show (default: 'memories', else the first)"
+
+
+def _store_args(p: argparse.ArgumentParser, collection: str | None = READS, top: bool = False) -> None:
     """Where to work. Given before the command (`memlens --store DIR stats`) or after it;
-    a command's own default must not undo the one given before it, hence SUPPRESS."""
+    a command's own default must not undo the one given before it, hence SUPPRESS.
+    `collection`: the help of --collection (None: the command takes no collection)."""
     unset = {} if top else {"default": argparse.SUPPRESS}
     p.add_argument(
         "--store", metavar="DIR", help="store folder (default: the per-user MemLens store)", **unset
     )
     if collection:
-        p.add_argument(
-            "--collection", metavar="NAME", help="collection to use (default: 'memories')", **unset
-        )
+        p.add_argument("--collection", metavar="NAME", help=collection, **unset)
     p.add_argument(
         "--model",
         metavar="NAME_OR_PATH",
@@ -72,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Inspect and curate an AI agent's long-term memory. Without a command, opens the window.",
     )
     parser.add_argument("--version", action="version", version=f"memlens {__version__}")
-    _store_args(parser, top=True)
+    _store_args(parser, SHOWS, top=True)
     parser.add_argument("--demo", action="store_true", help="open the demo collection (created on first use)")
     parser.add_argument(
         "--screenshot",
@@ -83,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("stats", help="collections, counts, profile and embedding dimension")
-    _store_args(p, collection=False)
+    _store_args(p, collection=None)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     from memlens.core.exporters.formats import EXPORT_FORMATS
@@ -94,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="import memories: MemLens JSONL, LoCoMo, MemoryBank, sessions JSON, OpenAI chat messages",
     )
     p.add_argument("file", type=Path, help="the file to read")
-    _store_args(p)
+    _store_args(p, WRITES)
     p.add_argument(
         "--format",
         choices=[AUTO, *IMPORT_FORMATS],
@@ -127,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per change")
 
     p = sub.add_parser("demo", help="create the demo collection without opening the window")
-    _store_args(p, collection=False)
+    _store_args(p, collection=None)
     cli_traces.register(sub)
     cli_curate.register(sub)
     cli_serve.register(sub)
@@ -181,14 +186,47 @@ def _embedder(args: argparse.Namespace):
     return SentenceTransformerEmbedder(args.model)
 
 
+def _collection(backend, wanted: str | None, use: str) -> str:
+    """The collection a command works on, by workspace.pick_collection's rules."""
+    from memlens.core.workspace import CollectionNotChosen, pick_collection
+
+    try:
+        name = pick_collection(backend, wanted, use)
+    except CollectionNotChosen as exc:
+        hint = "Choose one with --collection NAME." if exc.names else "`memlens import FILE` adds one."
+        raise CliError(f"{exc} {hint}") from None
+    if not wanted:
+        _say_unnamed(backend, name, use)
+    return name
+
+
+def _say_unnamed(backend, name: str, use: str) -> None:
+    """On stderr, which collection a command without --collection uses when it is not
+    the one --help names, or when writing creates it beside others."""
+    from memlens.core.workspace import DEFAULT_COLLECTION, WRITE
+
+    if use != WRITE:
+        if name != DEFAULT_COLLECTION:
+            print(f"Using '{name}', the only collection in {backend.location}.", file=sys.stderr)
+        return
+    others = [c.name for c in backend.collections()]
+    if others and name not in others:
+        print(
+            f"No --collection given: writing to a new collection '{name}' "
+            f"(this store also holds {', '.join(others)}).",
+            file=sys.stderr,
+        )
+
+
 def _service(args: argparse.Namespace, create: bool = False):
-    from memlens.core.workspace import open_service
+    """The collection loaded. `create`: the command writes new memories (a missing store
+    or collection is made, and without --collection they go to the default one)."""
+    from memlens.core.workspace import READ, WRITE, open_service
 
     backend = _backend(args, create)
-    if not create and args.collection and args.collection not in {c.name for c in backend.collections()}:
-        raise CliError(f"No collection named {args.collection!r} in {backend.location}.")
+    name = _collection(backend, args.collection, WRITE if create else READ)
     history = getattr(args, "mem0_history", None)
-    service = open_service(backend, _embedder(args), args.collection, create=create, mem0_history=history)
+    service = open_service(backend, _embedder(args), name, create=create, mem0_history=history)
     service.load()
     return service
 

@@ -20,11 +20,11 @@ from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from memlens.cli import _store_args
+    from memlens.cli import WRITES, _store_args
     from memlens.client.connection import DEFAULT_HOST, DEFAULT_PORT
 
     p = sub.add_parser("serve", help="listen for agents in other processes (memlens.client, OpenTelemetry)")
-    _store_args(p)
+    _store_args(p, WRITES)
     p.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
     p.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free)"

@@ -20,7 +20,8 @@ from memlens.core.ranking import Blend, describe
 from memlens.core.traces import CLI, Trace, TraceImportError, TraceStore, filter_to_json
 
 
-def _store_only(p: argparse.ArgumentParser) -> None:
+def _store_only(p: argparse.ArgumentParser, collection: str) -> None:
+    """--store and --collection (with this help), for commands that need no model."""
     # SUPPRESS: `memlens --store DIR traces` keeps the DIR given before the command.
     p.add_argument(
         "--store",
@@ -28,12 +29,7 @@ def _store_only(p: argparse.ArgumentParser) -> None:
         help="store folder (default: the per-user MemLens store)",
         default=argparse.SUPPRESS,
     )
-    p.add_argument(
-        "--collection",
-        metavar="NAME",
-        help="collection (default: 'memories' or the only one)",
-        default=argparse.SUPPRESS,
-    )
+    p.add_argument("--collection", metavar="NAME", help=collection, default=argparse.SUPPRESS)
 
 
 def _when(text: str) -> datetime:
@@ -67,10 +63,10 @@ def _filter(args: argparse.Namespace) -> Filter:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the trace commands to `memlens`' sub-command parsers."""
-    from memlens.cli import _store_args
+    from memlens.cli import READS, _store_args
 
     p = sub.add_parser("traces", help="list recorded retrieval traces, newest first")
-    _store_only(p)
+    _store_only(p, "only traces of this collection (default: every collection)")
     p.add_argument("--origin", metavar="X", help="only this origin ('cli', 'gui'; 'plugin:' = every plugin)")
     p.add_argument("--session", metavar="ID", help="only this agent session")
     p.add_argument("--contains", metavar="TEXT", help="only queries containing TEXT")
@@ -93,7 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--query", metavar="TEXT", help="the query of a Mem0 search result (required for mem0)")
     p.add_argument("--k", type=int, metavar="N", help="the search's top_k (default: the number of results)")
     p.add_argument("--threshold", type=float, metavar="S", help="the search's score threshold")
-    _store_only(p)
+    _store_only(p, READS)
     _filter_args(p)
 
     p = sub.add_parser("search", help="semantic search from the command line (recorded as a trace)")
@@ -255,10 +251,10 @@ def cmd_traces(args: argparse.Namespace) -> int:
 
 
 def cmd_import_traces(args: argparse.Namespace) -> int:
-    from memlens.cli import CliError
+    from memlens.cli import CliError, _collection
     from memlens.core.importers.mem0_search import read_mem0_search
     from memlens.core.importers.openinference import read_otlp_json
-    from memlens.core.workspace import pick_collection
+    from memlens.core.workspace import READ
 
     if not args.file.is_file():
         raise CliError(f"{args.file} is not a file.")
@@ -269,7 +265,7 @@ def cmd_import_traces(args: argparse.Namespace) -> int:
     if args.format == "openinference" and (args.query or args.k or args.threshold is not None):
         raise CliError("--query, --k and --threshold are for --format mem0; OpenInference spans carry them.")
     backend, traces = _trace_store(args)
-    collection = pick_collection(backend, args.collection)
+    collection = _collection(backend, args.collection, READ)
     try:
         if args.format == "mem0":
             flt = _filter(args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -299,3 +300,49 @@ def test_reading_commands_create_no_store(tmp_path):
         in_empty = memlens(*command, "--store", str(empty))
         assert in_empty.returncode == 1 and "(the folder is empty)" in in_empty.stderr
     assert not data.exists() and list(empty.iterdir()) == []
+
+
+def test_without_collection_reads_the_only_one_and_imports_into_memories(demo_store, tmp_path, capsys):
+    from tests_support import run_cli
+
+    def help_of(command: str) -> str:
+        return " ".join(memlens(command, "--help").stdout.split())  # unwrapped
+
+    assert "--collection NAME collection to add to (default: 'memories', created if needed)" in help_of(
+        "import"
+    )
+    assert "(default: 'memories', else the only one; if there are several, name one)" in help_of("export")
+
+    code, out, err = run_cli(capsys, "export", "--store", demo_store)
+    assert code == 0 and len(out.splitlines()) == 324
+    assert err == f"Using 'demo', the only collection in {demo_store}.\n"
+
+    store = str(tmp_path / "store")
+    shutil.copytree(demo_store, store)
+    src = write_lines(tmp_path / "in.jsonl", [json.dumps(GOOD[0])])
+    code, out, err = run_cli(capsys, "import", str(src), "--store", store)
+    assert code == 0 and out == "Imported 1 memories into 'memories'.\n"
+    assert (
+        err == "No --collection given: writing to a new collection 'memories' (this store also holds demo).\n"
+    )
+    code, out, err = run_cli(capsys, "export", "--store", store)
+    assert (code, err) == (0, "") and [json.loads(line)["id"] for line in out.splitlines()] == ["a1"]
+
+
+def test_without_collection_several_others_are_not_guessed(tmp_path, capsys):
+    from memlens.core.chroma_store import ChromaBackend
+    from tests_support import run_cli
+
+    store = tmp_path / "store"
+    backend = ChromaBackend.open_path(store)
+    code, out, err = run_cli(capsys, "search", "tea", "--store", str(store))
+    assert (code, out) == (1, "")
+    assert err == f"memlens: {store} holds no memory collections. `memlens import FILE` adds one.\n"
+    for name in ("notes", "agent"):
+        backend.open(name, create=True)
+    code, out, err = run_cli(capsys, "export", "--store", str(store))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"memlens: {store} holds 2 collections and none is named 'memories': agent, notes. "
+        "Choose one with --collection NAME.\n"
+    )

@@ -53,14 +53,39 @@ def traces_path(backend: ChromaBackend) -> Path:
     return _beside_store(backend, TRACES_FILENAME, "traces")
 
 
-def pick_collection(backend: ChromaBackend, wanted: str | None) -> str:
-    """The named collection, else the only/first one, else the default name (created)."""
+# Which collection `pick_collection` chooses when none is named, by what the caller does.
+WINDOW = "window"  # the default, else the first: the window lists the others to switch to
+READ = "read"  # the default, else the only one: a script must not guess among several
+WRITE = "write"  # always the default (created if needed): new memories land where --help says
+
+
+class CollectionNotChosen(StoreError):
+    """No collection was named, and the store holds no obvious one to read."""
+
+    def __init__(self, location: str, names: list[str]) -> None:
+        self.names = names
+        held = (
+            f"holds {len(names)} collections and none is named {DEFAULT_COLLECTION!r}: {', '.join(names)}"
+            if names
+            else "holds no memory collections"
+        )
+        super().__init__(f"{location} {held}.")
+
+
+def pick_collection(backend: ChromaBackend, wanted: str | None, use: str = WINDOW) -> str:
+    """The named collection; without a name, the default one, or by `use` (see above)."""
     if wanted:
         return wanted
-    names = [c.name for c in backend.collections()]
-    if DEFAULT_COLLECTION in names or not names:
+    if use == WRITE:
         return DEFAULT_COLLECTION
-    return names[0]
+    names = [c.name for c in backend.collections()]
+    if DEFAULT_COLLECTION in names:
+        return DEFAULT_COLLECTION
+    if use == WINDOW:
+        return names[0] if names else DEFAULT_COLLECTION
+    if len(names) == 1:
+        return names[0]
+    raise CollectionNotChosen(backend.location, names)
 
 
 def _mem0_history_at(path: Path) -> Mem0History:
