@@ -175,3 +175,16 @@ def test_html_and_a_ten_megabyte_memory_are_stored_verbatim(service):
     service.edit("m2", text=big[:1000])
     service.undo()
     assert len(stored_text(service, "m2")) == 10_000_000
+
+
+def test_an_impossible_importance_or_version_is_refused_and_nothing_changes(seeded, make_service):
+    """The journal reads every record back with `from_dict`: a value it would refuse must
+    never be written (a NaN importance from a plugin once was)."""
+    for fields in ({"importance": float("nan")}, {"importance": "high"}, {"version": 0}):
+        with pytest.raises(ValueError, match=f"field '{next(iter(fields))}'"):
+            seeded.edit("m1", **fields)
+    seeded.edit("m1", importance=0.9)
+    reopened = make_service()
+    assert reopened.get("m1").importance == 0.9
+    reopened.undo()
+    assert reopened.get("m1").importance is None

@@ -19,7 +19,7 @@ from memlens.core.importers.formats import (
 )
 from memlens.core.importers.json_lines import loads_with_lines
 from memlens.core.query import Filter
-from tests_support import REPO
+from tests_support import REPO, run_cli
 
 MEMORYBANK = "memorybank/memory_bank_en.json"
 
@@ -350,4 +350,137 @@ def test_locomo_problems_have_their_lines(tmp_path):
         f"line {line_of('Rex') - 1}: mini session 1 Ann #2: evidence ['D1:9'] names no turn",
         f"line {ann}: mini session 1 Ann #3: not [fact, evidence turn id(s)]",
         f"line {second_session}: mini session 2: no readable date; its observations were skipped",
+    ]
+
+
+def test_openai_chat_message_without_text_is_a_line_error(tmp_path, service, capsys):
+    good = {
+        "messages": [
+            {"role": "user", "content": "Book me a window seat."},
+            {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function"}]},  # no content: fine
+            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]},  # media only
+        ]
+    }
+    path = tmp_path / "chats.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps(c)
+            for c in (
+                good,
+                {"messages": [{"role": "user"}]},
+                {"messages": [{"role": "user", "content": None}]},
+                {"messages": [{"role": "system", "content": "hi"}, {"role": "user", "content": "  "}]},
+                {"messages": [{"role": "assistant"}]},
+            )
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    code, out, err = run_cli(capsys, "import", str(path), "--store", str(tmp_path / "store"))
+    assert code == 1 and out == ""
+    assert err.splitlines() == [
+        f"{path}:line 2: messages[0] has no 'content'",
+        f"{path}:line 3: messages[0] is a user message without text",
+        f"{path}:line 4: messages[1] is a user message without text",
+        f"{path}:line 5: messages[0] has no 'content'",
+        f"memlens: 4 bad line(s) in {path}; nothing was imported. "
+        "Fix them, or pass --skip-invalid to import the other lines.",
+    ]
+    _fmt, parsed = read_import(path)
+    apply_import(service, parsed, path.name, skip_invalid=True)
+    assert [r.text for r in service.records(service.select(Filter()))] == ["Book me a window seat."]
+
+
+def test_jsonl_errors_name_the_fault_and_the_field(tmp_path, capsys):
+    lines = [
+        '{"text": "Alice likes tea", "user_id": "alice"',  # the closing } is missing
+        '{"text": "Bob said \\"}\\" and [", "tags": ["x"',  # brackets inside a text do not count
+        '{"text": "v", "version": "abc"}',
+        '{"text": "v", "version": 0}',
+        '{"text": "n", "importance": NaN}',
+        '{"text": "n", "importance": Infinity}',
+        '{"text": "n", "importance": "0.5"}',
+        '{"text": "   "}',
+        '{"text": "fine", "importance": 0.5, "version": 3}',
+    ]
+    path = tmp_path / "m.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, _out, err = run_cli(capsys, "import", str(path), "--store", str(tmp_path / "store"))
+    assert code == 1
+    assert err.splitlines()[:-1] == [
+        f"{path}:line 1: not valid JSON (the line ends before the object is closed)",
+        f"{path}:line 2: not valid JSON (the line ends before the list is closed)",
+        f"{path}:line 3: field 'version' must be a positive integer, not 'abc'",
+        f"{path}:line 4: field 'version' must be a positive integer, not 0",
+        f"{path}:line 5: field 'importance' must be a finite number, not NaN",
+        f"{path}:line 6: field 'importance' must be a finite number, not Infinity",
+        f"{path}:line 7: field 'importance' must be a number, not '0.5'",
+        f"{path}:line 8: field 'text' is blank: a memory needs some text",
+    ]
+    assert "8 bad line(s)" in err.splitlines()[-1] and not (tmp_path / "store").exists()
+    [fine] = read_import(path)[1].records
+    assert (fine.importance, fine.version) == (0.5, 3)
+
+
+def test_a_json_file_cut_short_names_the_line_left_open(tmp_path):
+    path = tmp_path / "cut.json"
+    path.write_text('{"sessions": [\n  {"turns": [\n    {"role": "user", "text": "hi"}\n  ]\n', "utf-8")
+    assert [str(e) for e in read_import(path, "sessions-json")[1].errors] == [
+        "line 2: not valid JSON (the file ends before the object opened here is closed)"
+    ]
+
+
+def test_blank_or_impossible_values_are_line_errors_in_every_importer(tmp_path):
+    sessions = tmp_path / "s.json"
+    sessions.write_text(
+        json.dumps(
+            {
+                "sessions": [
+                    {
+                        "id": "a",
+                        "turns": [{"id": "t1", "role": "user", "text": "I like tea"}],
+                        "memories": [
+                            {"text": " ", "evidence": ["t1"]},
+                            {"text": "likes tea", "evidence": ["t1"], "importance": float("nan")},
+                        ],
+                    }
+                ]
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    text = sessions.read_text()
+
+    def opens(fragment: str) -> int:  # a memory's object opens the line above its text
+        return text[: text.index(fragment)].count("\n")
+
+    blank, nan = opens('"text": " "'), opens('"text": "likes tea"')
+    assert [str(e) for e in read_import(sessions, "sessions-json")[1].errors] == [
+        f"line {blank}: sessions[0].memories[0].text is blank: a memory needs some text",
+        f"line {nan}: sessions[0].memories[1].importance must be a finite number, not NaN",
+    ]
+    locomo = tmp_path / "l.json"
+    locomo.write_text(
+        json.dumps(
+            [
+                {
+                    "sample_id": "mini",
+                    "conversation": {
+                        "session_1_date_time": "9:00 am on 2 June, 2024",
+                        "session_1": [{"speaker": "Ann", "dia_id": "D1:1", "text": "I adopted a dog."}],
+                    },
+                    "observation": {"session_1_observation": {"Ann": [["", "D1:1"]]}},
+                }
+            ]
+        ),
+        encoding="utf-8",
+    )
+    assert [str(e) for e in read_import(locomo, "locomo")[1].errors] == [
+        "line 1: mini session 1 Ann #1: the fact is blank"
+    ]
+    bank = tmp_path / "b.json"
+    bank.write_text(json.dumps({"Ann": {"history": {"2023-04-27": [{"query": "", "response": "hi"}]}}}))
+    assert [str(e) for e in read_import(bank, "memorybank")[1].errors] == [
+        "line 1: session 'Ann:2023-04-27': turn '1' has no text"
     ]

@@ -25,6 +25,45 @@ class LineError:
         return f"line {self.line}: {self.message}"
 
 
+_CLOSERS = {"{": "object", "[": "list"}
+
+
+def _unclosed(text: str) -> tuple[str, int] | None:
+    """The innermost object or list still open at the end of `text`, and where it opens."""
+    stack: list[int] = []
+    in_string = escaped = False
+    for pos, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif in_string:
+            escaped = char == "\\"
+            in_string = char != '"'
+        elif char == '"':
+            in_string = True
+        elif char in _CLOSERS:
+            stack.append(pos)
+        elif char in "}]" and stack:
+            stack.pop()
+    return (_CLOSERS[text[stack[-1]]], stack[-1]) if stack else None
+
+
+def json_error(exc: json.JSONDecodeError, line: int = 1) -> LineError:
+    """A JSON syntax error placed where the fault is; `exc.doc` is text starting on `line`.
+
+    Text that stops inside an object (a missing `}`) fails after its last character, which
+    json reports as column 1 of the next line: it is reported as cut short instead, at
+    the line (of a whole file: the line the unclosed object opens)."""
+    doc = exc.doc
+    opened = None if doc[exc.pos :].strip() else _unclosed(doc)
+    if opened is None:
+        return LineError(line + exc.lineno - 1, f"not valid JSON ({exc.msg} at column {exc.colno})")
+    what, pos = opened
+    if "\n" not in doc.strip():
+        return LineError(line, f"not valid JSON (the line ends before the {what} is closed)")
+    opens_on = line + doc.count("\n", 0, pos)
+    return LineError(opens_on, f"not valid JSON (the file ends before the {what} opened here is closed)")
+
+
 @dataclass
 class ParseResult:
     records: list[MemoryRecord] = field(default_factory=list)
@@ -42,7 +81,7 @@ def parse_jsonl(lines: Iterable[str]) -> ParseResult:
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
-            result.errors.append(LineError(n, f"not valid JSON ({exc.msg} at column {exc.colno})"))
+            result.errors.append(json_error(exc, n))
             continue
         if isinstance(data, dict) and not data.get("id"):
             data = {**data, "id": str(uuid.uuid4())}
@@ -50,6 +89,9 @@ def parse_jsonl(lines: Iterable[str]) -> ParseResult:
             record = MemoryRecord.from_dict(data)
         except (ValueError, TypeError) as exc:
             result.errors.append(LineError(n, str(exc)))
+            continue
+        if not record.text.strip():  # the store refuses a blank memory; say which line
+            result.errors.append(LineError(n, "field 'text' is blank: a memory needs some text"))
             continue
         if record.id in seen:
             result.errors.append(LineError(n, f"id {record.id!r} already used on line {seen[record.id]}"))

@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from memlens.core.record import MemoryRecord, Status, content_hash, format_time, parse_time
+from memlens.core.record import (
+    MemoryRecord,
+    Status,
+    check_importance,
+    check_version,
+    content_hash,
+    format_time,
+    parse_time,
+)
 
 NATIVE = "native"
 MEM0 = "mem0"
@@ -84,14 +92,16 @@ def _from_meta_value(name: str, value: Any) -> Any:
             return Status(value)
         except ValueError:
             return Status.ACTIVE
+    # A store is shown whatever it holds: a value the record cannot take is left out
+    # (importance) or read as the default (version) rather than refused.
     if name == "importance":
         try:
-            return float(value)
+            return check_importance(float(value))
         except (TypeError, ValueError):
             return None
     if name == "version":
         try:
-            return int(value)
+            return check_version(int(value))
         except (TypeError, ValueError):
             return 1
     return None if value is None else str(value)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -58,6 +61,24 @@ def format_time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def check_importance(value: Any) -> float | None:
+    """None or a finite number; ValueError says what else it is (JSON readers accept NaN)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a number, not {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number, not {json.dumps(value)}")  # NaN as written
+    return float(value)
+
+
+def check_version(value: Any) -> int:
+    """A positive whole number; ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"must be a positive integer, not {value!r}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class MemoryRecord:
     """One memory. `extra` keeps every metadata key MemLens does not understand."""
@@ -79,6 +100,15 @@ class MemoryRecord:
     valid_to: datetime | None = None
     version: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Checked on every record, not only on import: the journal must read back (with
+        # `from_dict`) whatever a plugin or an edit once wrote.
+        for name, check in (("importance", check_importance), ("version", check_version)):
+            try:
+                check(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(f"field {name!r} {exc}") from None
 
     @property
     def content_hash(self) -> str:
@@ -108,7 +138,8 @@ class MemoryRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MemoryRecord:
-        """Inverse of `to_dict`; raises ValueError with the offending field."""
+        """Inverse of `to_dict`; raises ValueError naming the offending field. A value is
+        refused, never replaced: what a user wrote is either kept or reported."""
         if not isinstance(data, dict):
             raise ValueError("a memory must be a JSON object")
         if not isinstance(data.get("id"), str) or not data["id"]:
@@ -120,31 +151,64 @@ class MemoryRecord:
         if unknown:
             raise ValueError(f"unknown field(s): {', '.join(unknown)}")
         kwargs = dict(data)
-        for name in ("created_at", "updated_at", "valid_from", "valid_to"):
-            if kwargs.get(name) is not None:
-                parsed = parse_time(kwargs[name])
-                if parsed is None:
-                    raise ValueError(f"field '{name}' is not an ISO-8601 time: {kwargs[name]!r}")
-                kwargs[name] = parsed
-        for name in ("tags", "links"):
+        for name, check in _FIELD_CHECKS.items():
             if name in kwargs:
-                value = kwargs[name] or []
-                if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-                    raise ValueError(f"field '{name}' must be a list of strings")
-                kwargs[name] = tuple(value)
-        if "status" in kwargs:
-            try:
-                kwargs["status"] = Status(kwargs["status"])
-            except ValueError:
-                allowed = ", ".join(s.value for s in Status)
-                raise ValueError(f"field 'status' must be one of {allowed}") from None
-        for name in ("source", "extra"):
-            if name in kwargs and not isinstance(kwargs[name] or {}, dict):
-                raise ValueError(f"field '{name}' must be an object")
-            kwargs[name] = kwargs.get(name) or {}
-        if kwargs.get("importance") is not None:
-            try:
-                kwargs["importance"] = float(kwargs["importance"])
-            except (TypeError, ValueError):
-                raise ValueError("field 'importance' must be a number") from None
+                try:
+                    kwargs[name] = check(kwargs[name])
+                except ValueError as exc:
+                    raise ValueError(f"field {name!r} {exc}") from None
         return cls(**kwargs)
+
+
+def _time_field(value: Any) -> datetime | None:
+    parsed = parse_time(value)
+    if value is not None and parsed is None:
+        raise ValueError(f"is not an ISO-8601 time: {value!r}")
+    return parsed
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"must be a string or null, not {value!r}")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, not {value!r}")
+    return value
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    value = value or []
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError("must be a list of strings")
+    return tuple(value)
+
+
+def _status(value: Any) -> Status:
+    try:
+        return Status(value)
+    except ValueError:
+        raise ValueError(f"must be one of {', '.join(s.value for s in Status)}") from None
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if not isinstance(value or {}, dict):
+        raise ValueError("must be an object")
+    return value or {}
+
+
+# How `from_dict` reads each field it checks (id and text are checked first).
+_FIELD_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "kind": _text,
+    "user_id": _optional_text,
+    "agent_id": _optional_text,
+    "session_id": _optional_text,
+    **dict.fromkeys(("created_at", "updated_at", "valid_from", "valid_to"), _time_field),
+    "tags": _strings,
+    "links": _strings,
+    "status": _status,
+    "source": _object,
+    "extra": _object,
+}  # importance and version: checked by the record itself

@@ -16,7 +16,7 @@ from json.scanner import NUMBER_RE
 from pathlib import Path
 from typing import Any
 
-from memlens.core.jsonl import LineError, ParseResult
+from memlens.core.jsonl import LineError, ParseResult, json_error
 
 _WS = re.compile(r"[ \t\n\r]*")
 _LITERALS = {"true": True, "false": False, "null": None, "NaN": float("nan"), "Infinity": float("inf")}
@@ -141,6 +141,4 @@ def load_json(path: str | Path) -> LinedJSON | ParseResult:
     try:
         return loads_with_lines(text)
     except json.JSONDecodeError as exc:
-        return ParseResult(
-            errors=[LineError(exc.lineno, f"not valid JSON ({exc.msg} at column {exc.colno})")]
-        )
+        return ParseResult(errors=[json_error(exc)])

@@ -84,6 +84,9 @@ def conversation_records(
                 if ids is None or not isinstance(item[0], str):
                     errors.append(LineError(line, f"{what}: not [fact, evidence turn id(s)]"))
                     continue
+                if not item[0].strip():
+                    errors.append(LineError(line, f"{what}: the fact is blank"))
+                    continue
                 missing = [d for d in ids if d not in turns]
                 if missing:
                     errors.append(LineError(line, f"{what}: evidence {missing} names no turn"))

@@ -6,7 +6,9 @@ Accepted shapes:
 - JSON: a list of messages (one conversation), {"messages": [...]}, or a list of either.
 
 A message is {"role", "content"} with content a string, a list of parts (the text parts
-are read; images and audio are not memories) or null (an assistant's tool call). The
+are read; images and audio are not memories) or null (an assistant's tool call, which may
+also leave `content` out). A user message without text is an error, as a message without
+`content` is: a line that would import nothing must not pass for a good one. The
 user is the conversation's `user` or `metadata.user_id`, else the importer's default,
 else the message's `name`. Times come from a message's `created_at`/`timestamp` or the
 conversation's `created`; without them, from the import time, in message order.
@@ -21,7 +23,7 @@ from typing import Any
 
 from memlens.core.importers.json_lines import LinedJSON, loads_with_lines
 from memlens.core.importers.transcripts import ROLES, Session, Turn, session_records
-from memlens.core.jsonl import LineError, ParseResult
+from memlens.core.jsonl import LineError, ParseResult, json_error
 from memlens.core.record import parse_time, utc_now
 
 DATASET = "openai-chat"
@@ -49,6 +51,24 @@ def _content_text(content: Any) -> str | None:
             elif not (isinstance(part, dict) and isinstance(part.get("type"), str)):
                 return None
         return "\n".join(texts)
+    return None
+
+
+def _media_only(content: Any) -> bool:
+    """Content of parts none of which is text (an image, audio): valid, but no memory."""
+    return isinstance(content, list) and bool(content) and _content_text(content) == ""
+
+
+def _calls_a_tool(message: dict[str, Any]) -> bool:
+    return bool(message.get("tool_calls") or message.get("function_call"))
+
+
+def _text_problem(message: dict[str, Any], text: str) -> str | None:
+    """Why a well-formed message still has no usable text, or None."""
+    if "content" not in message and not _calls_a_tool(message):
+        return "has no 'content'"
+    if message["role"] == "user" and not text.strip() and not _media_only(message.get("content")):
+        return "is a user message without text"
     return None
 
 
@@ -94,6 +114,11 @@ def _session(
             errors.append(LineError(mline, f"{where}.content must be a string, a list of parts, or null"))
             ok = False
             continue
+        problem = _text_problem(message, text)
+        if problem:
+            errors.append(LineError(mline, f"{where} {problem}"))
+            ok = False
+            continue
         when = parse_time(message.get("created_at") or message.get("timestamp"))
         name = message.get("name") if isinstance(message.get("name"), str) else None
         turns.append(Turn(role, text, str(n + 1), speaker=name, time=when, line=mline))
@@ -116,7 +141,7 @@ def _conversations(path: Path, text: str) -> tuple[list[tuple[LinedJSON, Any, in
             doc = loads_with_lines(text)
         except json.JSONDecodeError as exc:
             if exc.msg != "Extra data" or exc.lineno < 2:
-                return [], [LineError(exc.lineno, f"not valid JSON ({exc.msg} at column {exc.colno})")]
+                return [], [json_error(exc)]
         else:  # one JSON document: a conversation, or a list of them
             value = doc.value
             one = isinstance(value, dict) or (
@@ -131,7 +156,7 @@ def _conversations(path: Path, text: str) -> tuple[list[tuple[LinedJSON, Any, in
         try:
             doc = loads_with_lines(line)
         except json.JSONDecodeError as exc:
-            errors.append(LineError(n, f"not valid JSON ({exc.msg} at column {exc.colno})"))
+            errors.append(json_error(exc, n))
             continue
         out.append((_shift(doc, n - 1), doc.value, n))
     return out, errors

@@ -24,7 +24,7 @@ from typing import Any
 from memlens.core.importers.json_lines import LinedJSON, load_json
 from memlens.core.importers.transcripts import ROLES, ListedMemory, Session, Turn, session_records
 from memlens.core.jsonl import LineError, ParseResult
-from memlens.core.record import parse_time, utc_now
+from memlens.core.record import check_importance, parse_time, utc_now
 
 DATASET = "sessions"
 PREFIX = "sessions"
@@ -90,15 +90,19 @@ def _memory(doc: LinedJSON, raw: Any, where: str, line: int) -> ListedMemory:
     tags = raw.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise _Bad(line, f"{where}.tags must be a list of strings")
-    importance = raw.get("importance")
-    if importance is not None and (isinstance(importance, bool) or not isinstance(importance, int | float)):
-        raise _Bad(line, f"{where}.importance must be a number")
+    try:
+        importance = check_importance(raw.get("importance"))
+    except ValueError as exc:
+        raise _Bad(line, f"{where}.importance {exc}") from None
+    text = _text(raw.get("text"), f"{where}.text", line)
+    if not text.strip():
+        raise _Bad(line, f"{where}.text is blank: a memory needs some text")
     return ListedMemory(
-        text=_text(raw.get("text"), f"{where}.text", line),
+        text=text,
         evidence=tuple(str(e) for e in evidence),
         kind=_optional_str(raw, "kind", where, line) or "episodic",
         tags=tuple(tags),
-        importance=None if importance is None else float(importance),
+        importance=importance,
         line=line,
     )
 
