@@ -9,6 +9,7 @@ import networkx as nx
 import pytest
 
 from memlens.core.exporters.formats import export_records
+from memlens.core.importers.formats import apply_import, read_import
 from memlens.core.record import MemoryRecord
 
 
@@ -84,3 +85,49 @@ def test_a_failed_export_leaves_no_file(service, tmp_path):
     done = tmp_path / "out.jsonl"
     export_records(service.records(["a"]), "jsonl", done)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("out")] == ["out.jsonl"]
+
+
+EXTRA = {
+    "nested": {"a": 1, "b": {"c": [1, "two", None]}},
+    "mixed": [1, "a"],
+    "empty": [],
+    "blank": {},
+    "nothing": None,
+    "looks_like_json": '{"a": 1}',
+    "list_text": "[1, 2]",
+    "words": ["x", "y"],
+    "n": 3,
+}
+
+
+def test_extra_comes_back_as_given_through_import_and_export(make_service, tmp_path):
+    """Chroma holds no nested values, so they are stored as JSON text; MemLens' own round
+    trip still gives back what the user wrote, and text that looks like JSON stays text."""
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "m1", "text": "Alice likes tea", "extra": EXTRA}) + "\n", "utf-8")
+    _fmt, parsed = read_import(source)
+    apply_import(make_service(), parsed, source.name)
+    make_service().edit("m1", text="Alice likes green tea")  # written again, from the store's copy
+
+    service = make_service()  # read back from the store, not from what was added
+    jsonl = tmp_path / "out.jsonl"
+    export_records(service.records(["m1"]), "jsonl", jsonl)
+    assert json.loads(jsonl.read_text(encoding="utf-8"))["extra"] == EXTRA
+    mem0 = tmp_path / "out.json"
+    export_records(service.records(["m1"]), "mem0-json", mem0)
+    [item] = json.loads(mem0.read_text(encoding="utf-8"))["results"]
+    assert item["metadata"] == EXTRA
+
+
+def test_a_foreign_string_that_looks_like_json_stays_a_string(langchain_store, make_service, tmp_path):
+    metadata = {"config": '{"a": 1}', "ids": "[1, 2]", "user": "bob"}
+    [doc_id] = langchain_store.add_texts(["Bob is allergic to peanuts"], metadatas=[metadata])
+    service = make_service(path=langchain_store.store_path)
+    assert service.get(doc_id).extra == metadata
+    out = tmp_path / "out.jsonl"
+    export_records(service.records([doc_id]), "jsonl", out)
+    assert json.loads(out.read_text(encoding="utf-8"))["extra"] == metadata
+
+    service.edit(doc_id, text="Bob is allergic to shellfish")
+    [doc] = langchain_store.get_by_ids([doc_id])
+    assert doc.metadata == metadata  # the owner's strings as they were, and nothing added

@@ -8,6 +8,7 @@ when a user set them, so a store MemLens never annotated stays the owner's to th
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ GENERIC = "generic"
 SCHEMA_KEY = "memlens_schema"
 SCHEMA_VERSION = 1
 PREFIX = "memlens_"
+#: Lists the `extra` keys MemLens stored as JSON text, so reading gives their structure back.
+JSON_KEYS = PREFIX + "json_keys"
 
 #: Collections other libraries keep beside their memories; never shown as memory collections.
 HOUSEKEEPING_COLLECTIONS = frozenset({"mem0migrations"})
@@ -107,15 +110,44 @@ def _from_meta_value(name: str, value: Any) -> Any:
     return None if value is None else str(value)
 
 
-def _scalar_extra(value: Any) -> Any:
-    # Chroma keeps scalars and flat lists of one type only (it refuses [1, "a"] and []);
-    # anything else is kept as JSON text.
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    one_type = isinstance(value, list) and value and len({type(v) for v in value}) == 1
-    if one_type and isinstance(value[0], str | int | float | bool):
-        return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+def _chroma_can_hold(value: Any) -> bool:
+    # Chroma keeps scalars and flat lists of one type only (it refuses [1, "a"], [] and None).
+    if isinstance(value, str | int | float | bool):
+        return True
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and len({type(v) for v in value}) == 1
+        and isinstance(value[0], str | int | float | bool)
+    )
+
+
+def encode_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """`extra` as Chroma metadata. A value Chroma cannot hold is stored as JSON text and its
+    key listed under JSON_KEYS, so `decode_extra` gives the structure back; a string that
+    merely looks like JSON is not listed and stays a string."""
+    meta: dict[str, Any] = {}
+    encoded = []
+    for key, value in extra.items():
+        if _chroma_can_hold(value):
+            meta[key] = value
+        else:
+            meta[key] = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            encoded.append(key)
+    if encoded:
+        meta[JSON_KEYS] = sorted(encoded)
+    return meta
+
+
+def decode_extra(meta: dict[str, Any]) -> dict[str, Any]:
+    """Inverse of `encode_extra`, in place: the listed keys parsed, the list removed."""
+    listed = meta.pop(JSON_KEYS, None)
+    for key in listed if isinstance(listed, list) else ():
+        # A value its owner rewrote since, no longer JSON, is kept as their text.
+        if isinstance(meta.get(key), str):
+            with contextlib.suppress(ValueError):
+                meta[key] = json.loads(meta[key])
+    return meta
 
 
 @dataclass(frozen=True)
@@ -135,7 +167,7 @@ class StoreProfile:
         return self.field_keys.get(name, PREFIX + name)
 
     def to_record(self, id: str, document: str | None, metadata: Mapping[str, Any] | None) -> MemoryRecord:
-        meta = dict(metadata or {})
+        meta = decode_extra(dict(metadata or {}))
         meta.pop(SCHEMA_KEY, None)
         text = meta.pop(self.text_key, None) if self.text_key else document
         if text is None:
@@ -155,7 +187,7 @@ class StoreProfile:
         self, record: MemoryRecord, previous: MemoryRecord | None = None
     ) -> tuple[str | None, dict[str, Any]]:
         """The (document, metadata) the owner expects for `record`."""
-        meta: dict[str, Any] = {k: _scalar_extra(v) for k, v in record.extra.items()}
+        meta = encode_extra(record.extra)
         if previous is not None and previous.text != record.text:
             for key in self.derived_text_keys:
                 if key in meta:

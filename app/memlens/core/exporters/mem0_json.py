@@ -4,7 +4,9 @@ Each memory is laid out as Mem0 would store it (text in `data`, md5 `hash`, ISO 
 `run_id` for the session, MemLens' own fields as `memlens_*` keys) and then reported the
 way Mem0 reports a stored memory: `id`, `memory`, `hash`, `created_at`, `updated_at`,
 the promoted owner keys, and the rest under `metadata`. For a Mem0 store this is exactly
-Mem0's own output; for other stores it is what Mem0 would show after an import.
+Mem0's own output; for other stores it is what Mem0 would show after an import. One
+difference: metadata values Chroma cannot hold (nested objects, mixed lists) are stored
+as JSON text, and given back here as the structure they were.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
-from memlens.core.profiles import MEM0, PROFILES
+from memlens.core.profiles import MEM0, PROFILES, decode_extra
 from memlens.core.record import MemoryRecord
 
 # Mem0 2.x, mem0/memory/main.py: `promoted_payload_keys` and `core_and_promoted_keys`.
@@ -22,7 +24,7 @@ CORE = frozenset({"data", "hash", "created_at", "updated_at", "id", "text_lemmat
 
 
 def mem0_item(record: MemoryRecord) -> dict[str, Any]:
-    _, payload = PROFILES[MEM0].to_chroma(record)
+    payload = decode_extra(PROFILES[MEM0].to_chroma(record)[1])
     item: dict[str, Any] = {
         "id": record.id,
         "memory": payload.get("data", ""),
