@@ -191,3 +191,43 @@ def test_mem0_entity_collection_is_not_offered(mem0_memory, make_service):
     client.get_or_create_collection("notes", embedding_function=None)
     service = make_service(path=mem0_memory.store_path)
     assert [c.name for c in service.store._backend.collections()] == ["mem0", "notes"]
+
+
+def test_a_plain_chroma_collection_is_not_called_langchain(langchain_store, make_service, capsys):
+    """langchain-chroma and chromadb with embedding_function=None lay a collection out the
+    same way: only LangChain's default name tells them apart, so other names are shown as
+    compatible; a collection with timestamps is not LangChain's layout at all."""
+    from memlens.core.profiles import LANGCHAIN_COMPATIBLE
+    from tests_support import run_cli
+
+    langchain_store.add_texts(["Bob is allergic to peanuts"], metadatas=[{"source": "chat"}])
+    client = langchain_store._client  # one client per folder and process
+    vector = [[0.1] * 384]
+    client.create_collection("notes", embedding_function=None).add(
+        ids=["n1"], documents=["Carol plays chess"], metadatas=[{"source": "crm"}], embeddings=vector
+    )
+    client.create_collection("events", embedding_function=None).add(
+        ids=["e1"],
+        documents=["Dan moved to Oslo"],
+        metadatas=[{"user_id": "dan", "created_at": "2024-05-01T09:00:00+00:00"}],
+        embeddings=vector,
+    )
+
+    profiles = {name: make_service(name, langchain_store.store_path).store for name in ("notes", "events")}
+    assert profiles["notes"].profile == LANGCHAIN_COMPATIBLE
+    assert profiles["events"].profile == "generic"
+    events = make_service("events", langchain_store.store_path)
+    assert events.get("e1").created_at == datetime(2024, 5, 1, 9, tzinfo=UTC)
+    assert events.get("e1").user_id == "dan"
+
+    code, out, _err = run_cli(capsys, "stats", "--store", str(langchain_store.store_path))
+    assert code == 0
+    shown = {line.split()[0]: line for line in out.splitlines() if line.split()}
+    assert "LangChain" in shown["langchain"] and "compatible" not in shown["langchain"]
+    assert "Chroma (LangChain-compatible)" in shown["notes"]
+    assert "Chroma " in shown["events"] and "LangChain" not in shown["events"]
+
+    # Compatible means written as LangChain writes: caller metadata only, nothing added.
+    notes = make_service("notes", langchain_store.store_path)
+    notes.edit("n1", text="Carol plays chess on Fridays")
+    assert client.get_collection("notes").get(ids=["n1"])["metadatas"] == [{"source": "crm"}]

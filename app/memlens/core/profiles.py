@@ -27,6 +27,7 @@ from memlens.core.record import (
 NATIVE = "native"
 MEM0 = "mem0"
 LANGCHAIN = "langchain"
+LANGCHAIN_COMPATIBLE = "langchain-compatible"
 GENERIC = "generic"
 
 SCHEMA_KEY = "memlens_schema"
@@ -233,6 +234,10 @@ PROFILES: dict[str, StoreProfile] = {
         derived_text_keys=("text_lemmatized",),
     ),
     LANGCHAIN: StoreProfile(name=LANGCHAIN, label="LangChain", field_keys={}),
+    # LangChain's layout, without LangChain's name: written the same way.
+    LANGCHAIN_COMPATIBLE: StoreProfile(
+        name=LANGCHAIN_COMPATIBLE, label="Chroma (LangChain-compatible)", field_keys={}
+    ),
     GENERIC: StoreProfile(
         name=GENERIC,
         label="Chroma",
@@ -262,6 +267,18 @@ def detect_profile(
         return PROFILES[MEM0]
     if not metas and collection_name == "mem0":
         return PROFILES[MEM0]
-    if collection_name.startswith("langchain") or not has_embedding_function:
+    if collection_name.startswith("langchain"):
         return PROFILES[LANGCHAIN]
+    if not has_embedding_function and _langchain_layout(sample_documents, metas):
+        return PROFILES[LANGCHAIN_COMPATIBLE]
     return PROFILES[GENERIC]
+
+
+def _langchain_layout(documents: list[str | None], metadatas: list[Mapping[str, Any]]) -> bool:
+    """langchain-chroma stores no embedding function, the text in documents and the
+    caller's metadata only (no timestamps). A chromadb collection made with
+    embedding_function=None and documents is laid out exactly so: only LangChain's default
+    collection name tells them apart, so without it the store is called compatible."""
+    has_text = not documents or any(d is not None for d in documents)
+    stamped = any(key in m for m in metadatas for key in ("created_at", "updated_at"))
+    return has_text and not stamped
