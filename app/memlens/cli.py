@@ -26,26 +26,43 @@ WRITES = "collection to add to (default: 'memories', created if needed)"
 SHOWS = "collection to show (default: 'memories', else the first)"
 
 
-def _store_args(p: argparse.ArgumentParser, collection: str | None = READS, top: bool = False) -> None:
+def _store_args(
+    p: argparse.ArgumentParser,
+    collection: str | None = READS,
+    top: bool = False,
+    model: bool = True,
+    mem0_history: bool = True,
+) -> None:
     """Where to work. Given before the command (`memlens --store DIR stats`) or after it;
     a command's own default must not undo the one given before it, hence SUPPRESS.
-    `collection`: the help of --collection (None: the command takes no collection)."""
+    `collection`: the help of --collection (None: the command takes no collection);
+    `model`, `mem0_history`: False for a command that never embeds or opens a collection,
+    so --help lists only options the command uses."""
     unset = {} if top else {"default": argparse.SUPPRESS}
     p.add_argument(
         "--store", metavar="DIR", help="store folder (default: the per-user MemLens store)", **unset
     )
     if collection:
         p.add_argument("--collection", metavar="NAME", help=collection, **unset)
-    p.add_argument(
-        "--model",
-        metavar="NAME_OR_PATH",
-        help="embedding model (default: packaged all-MiniLM-L6-v2)",
-        **unset,
-    )
-    _server_args(p, unset)
+    if model:
+        p.add_argument(
+            "--model",
+            metavar="NAME_OR_PATH",
+            help="embedding model (default: packaged all-MiniLM-L6-v2)",
+            **unset,
+        )
+    server = _server_args(p, unset)
+    if mem0_history:
+        server.add_argument(
+            "--mem0-history",
+            metavar="FILE",
+            type=Path,
+            help="the Mem0 agent's history.db, for a Mem0 collection",
+            **unset,
+        )
 
 
-def _server_args(p: argparse.ArgumentParser, unset: dict) -> None:
+def _server_args(p: argparse.ArgumentParser, unset: dict) -> argparse._ArgumentGroup:
     """A Chroma server instead of a folder (docs/INTEROP.md)."""
     from memlens.core.server_spec import TOKEN_ENV, TOKEN_HEADERS
 
@@ -62,13 +79,18 @@ def _server_args(p: argparse.ArgumentParser, unset: dict) -> None:
         help="how the token is sent (default: Authorization: Bearer TOKEN)",
         **unset,
     )
-    g.add_argument(
-        "--mem0-history",
-        metavar="FILE",
-        type=Path,
-        help="the Mem0 agent's history.db, for a Mem0 collection",
-        **unset,
-    )
+    return g
+
+
+class _Commands(argparse._SubParsersAction):
+    """Sub-commands whose --help opens with a sentence saying what the command does: its
+    `description`, else its line in the command list, as a sentence."""
+
+    def add_parser(self, name: str, **kwargs):
+        about = kwargs.get("description") or kwargs.get("help")
+        if about:
+            kwargs["description"] = about[0].upper() + about[1:] + ("" if about.endswith(".") else ".")
+        return super().add_parser(name, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,10 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="open the window, save a picture of it once the collection is shown, and quit",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", action=_Commands)
 
-    p = sub.add_parser("stats", help="collections, counts, profile and embedding dimension")
-    _store_args(p, collection=None)
+    p = sub.add_parser(
+        "stats",
+        help="collections, counts, profile and embedding dimension",
+        description="List the store's collections, each with its number of memories, the layout "
+        "MemLens recognised (profile), its embedding dimension and distance.",
+    )
+    _store_args(p, collection=None, model=False, mem0_history=False)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     from memlens.core.exporters.formats import EXPORT_FORMATS
@@ -97,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "import",
         help="import memories: MemLens JSONL, LoCoMo, MemoryBank, sessions JSON, OpenAI chat messages",
+        description="Embed the memories in FILE and add them to a collection as one undoable step "
+        "(a file with bad lines imports nothing unless --skip-invalid).",
     )
     p.add_argument("file", type=Path, help="the file to read")
     _store_args(p, WRITES)
@@ -116,13 +145,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agent", metavar="ID", help="agent of conversations that name none (chat, sessions)")
     p.add_argument("--skip-invalid", action="store_true", help="import the valid lines even if some are bad")
 
-    p = sub.add_parser("export", help="write memories as JSONL, CSV, GraphML or Mem0's JSON")
+    p = sub.add_parser(
+        "export",
+        help="write memories as JSONL, CSV, GraphML or Mem0's JSON",
+        description="Write a collection's memories, oldest first, to a file or to standard output "
+        "(archived and deleted ones too with --all).",
+    )
     _store_args(p)
     p.add_argument("--format", choices=list(EXPORT_FORMATS), default="jsonl")
     p.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
     p.add_argument("--all", action="store_true", help="include archived and deleted memories")
 
-    p = sub.add_parser("watch", help="follow changes other writers (agents) make to a collection")
+    p = sub.add_parser(
+        "watch",
+        help="follow changes other writers (agents) make to a collection",
+        description="Print each memory that other writers (agents) add, change or delete in a "
+        "collection, until Ctrl+C.",
+    )
     _store_args(p)
     p.add_argument(
         "--interval", type=float, default=2.0, metavar="S", help="seconds between looks (default 2)"
@@ -131,8 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-events", type=int, metavar="N", help="stop after N changed memories")
     p.add_argument("--json", action="store_true", help="one JSON object per change")
 
-    p = sub.add_parser("demo", help="create the demo collection without opening the window")
-    _store_args(p, collection=None)
+    p = sub.add_parser(
+        "demo",
+        help="create the demo collection without opening the window",
+        description="Create the 'demo' collection (generated memories of a few users and agents, "
+        "with planted duplicates, contradictions and hallucinations) without opening the window.",
+    )
+    _store_args(p, collection=None, mem0_history=False)
     cli_traces.register(sub)
     cli_curate.register(sub)
     cli_serve.register(sub)

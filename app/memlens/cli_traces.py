@@ -65,7 +65,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the trace commands to `memlens`' sub-command parsers."""
     from memlens.cli import READS, _store_args
 
-    p = sub.add_parser("traces", help="list recorded retrieval traces, newest first")
+    p = sub.add_parser(
+        "traces",
+        help="list recorded retrieval traces, newest first",
+        description="List recorded retrieval traces (searches by the window, the command line and "
+        "agents), newest first, and set how many are kept.",
+    )
     _store_only(p, "only traces of this collection (default: every collection)")
     p.add_argument("--origin", metavar="X", help="only this origin ('cli', 'gui'; 'plugin:' = every plugin)")
     p.add_argument("--session", metavar="ID", help="only this agent session")
@@ -82,7 +87,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-all", action="store_true", help="retention: lift both limits (saved)")
 
     p = sub.add_parser(
-        "import-traces", help="load retrieval traces: OpenInference OTLP JSON, or a Mem0 search"
+        "import-traces",
+        help="load retrieval traces: OpenInference OTLP JSON, or a Mem0 search",
+        description="Load an agent's retrievals as traces, from OpenInference retriever spans "
+        "(OTLP JSON) or a Mem0 search result, for why-not and replay.",
     )
     p.add_argument("file", type=Path, help="the file to read")
     p.add_argument("--format", choices=["openinference", "mem0"], required=True)
@@ -92,7 +100,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     _store_only(p, READS)
     _filter_args(p)
 
-    p = sub.add_parser("search", help="semantic search from the command line (recorded as a trace)")
+    p = sub.add_parser(
+        "search",
+        help="semantic search from the command line (recorded as a trace)",
+        description="Search a collection by meaning and print the best hits; the search is "
+        "recorded as a trace.",
+    )
     p.add_argument("query", help="the query text")
     p.add_argument("--k", type=int, default=10, metavar="N", help="how many results (default 10)")
     p.add_argument("--json", action="store_true", help="one JSON object per hit")
@@ -100,7 +113,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     _store_args(p)
     _filter_args(p)
 
-    p = sub.add_parser("pin", help="pin a query: memories it must (and must not) return")
+    p = sub.add_parser(
+        "pin",
+        help="pin a query: memories it must (and must not) return",
+        description="Pin a query with the memories it must (and must not) return, so that "
+        "check-queries catches a curation that loses an answer.",
+    )
     p.add_argument("query", help="the query text")
     p.add_argument("--must", action="append", default=[], metavar="ID", help="a memory it must return")
     p.add_argument(
@@ -111,20 +129,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     _store_args(p)
     _filter_args(p)
 
-    p = sub.add_parser("check-queries", help="re-run pinned queries; exit 1 if any fails")
+    p = sub.add_parser(
+        "check-queries",
+        help="re-run pinned queries; exit 1 if any fails",
+        description="Re-run a collection's pinned queries and print PASS or FAIL for each, with why "
+        "a missing memory stayed out; exit 1 if any fails.",
+    )
     _store_args(p)
 
-    p = sub.add_parser("trace", help="one trace: its query, filter and model, each hit and its text now")
+    p = sub.add_parser(
+        "trace",
+        help="one trace: its query, filter and model, each hit and its text now",
+        description="Show one trace whole: its query, filter and model, and each hit with the text "
+        "the retriever saw beside its text now.",
+    )
     p.add_argument("trace", help="trace id (or a unique prefix, as `memlens traces` shows it)")
     p.add_argument("--json", action="store_true", help="print the trace as JSON")
     _store_args(p)
 
-    p = sub.add_parser("why-not", help="why a memory was not returned by a trace")
+    p = sub.add_parser(
+        "why-not",
+        help="why a memory was not returned by a trace",
+        description="Explain why memories were not returned by a trace: each one's rank and "
+        "distance, and the cause that kept it out.",
+    )
     p.add_argument("trace", help="trace id (or a unique prefix, as `memlens traces` shows it)")
     p.add_argument("memory", nargs="+", help="memory id(s)")
     _store_args(p)
 
-    p = sub.add_parser("replay", help="re-run traces against the store as it is now")
+    p = sub.add_parser(
+        "replay",
+        help="re-run traces against the store as it is now",
+        description="Re-run a trace, or every trace of a session, against the store as it is now, "
+        "and show which memories entered, left or moved.",
+    )
     p.add_argument("trace", nargs="?", help="trace id or unique prefix")
     p.add_argument("--session", metavar="ID", help="replay every trace of this session instead")
     _store_args(p)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -346,3 +347,23 @@ def test_without_collection_several_others_are_not_guessed(tmp_path, capsys):
         f"memlens: {store} holds 2 collections and none is named 'memories': agent, notes. "
         "Choose one with --collection NAME.\n"
     )
+
+
+def test_each_command_help_says_what_it_does_and_lists_only_what_it_uses(capsys):
+    from memlens.cli import main
+
+    listed = memlens("--help").stdout.split("\n  COMMAND\n")[1].split("\n\n")[0]
+    commands = re.findall(r"^    (\S+)", listed, re.M)
+    assert {"stats", "import", "serve", "edit", "pin"} <= set(commands)
+    helps = {}
+    for command in commands:
+        with pytest.raises(SystemExit) as done:
+            main([command, "--help"])
+        assert done.value.code == 0
+        helps[command] = capsys.readouterr().out
+        description = " ".join(helps[command].split("\n\n")[1].split())  # after the usage lines
+        assert description[0].isupper() and description.endswith("."), (command, description)
+        assert not description.startswith(("options:", "positional arguments:")), command
+    assert "--model" not in helps["stats"] and "--mem0-history" not in helps["stats"]
+    assert "--mem0-history" not in helps["demo"] and "--model" in helps["demo"]
+    assert "--mem0-history" in helps["export"]
