@@ -14,6 +14,7 @@ from memlens.core.store import StoreError
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+PROGRESS_EVERY_S = 3.0  # a long import reports this often on stderr
 
 
 class CliError(Exception):
@@ -276,7 +277,7 @@ def _service(args: argparse.Namespace, create: bool = False):
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from memlens.core.chroma_store import profile_label
+    from memlens.core.profiles import profile_label
 
     backend = _backend(args, create=False)
     infos = backend.collections()
@@ -319,12 +320,31 @@ def cmd_import(args: argparse.Namespace) -> int:
         )
     service = _service(args, create=True)
     try:
-        change = apply_import(service, parsed, args.file.name, skip_invalid=args.skip_invalid)
+        change = apply_import(
+            service, parsed, args.file.name, skip_invalid=args.skip_invalid, progress=_progress_lines()
+        )
     except ImportRefused as exc:
         raise CliError(str(exc)) from None
     skipped = f", skipped {len(parsed.errors)} bad line(s)" if parsed.errors else ""
     print(f"Imported {len(change.ids)} memories into '{service.store.collection}'{skipped}.")
     return 0
+
+
+def _progress_lines(every_s: float = PROGRESS_EVERY_S):
+    """A progress callback printing 'embedded N of M memories…' on stderr: the first
+    report at once, then at most one every `every_s` seconds (the result line ends it)."""
+    import time
+
+    last = float("-inf")
+
+    def report(done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if done < total and now - last >= every_s:
+            last = now
+            print(f"embedded {done:,} of {total:,} memories…", file=sys.stderr, flush=True)
+
+    return report
 
 
 def cmd_export(args: argparse.Namespace) -> int:

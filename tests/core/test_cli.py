@@ -367,3 +367,14 @@ def test_each_command_help_says_what_it_does_and_lists_only_what_it_uses(capsys)
     assert "--model" not in helps["stats"] and "--mem0-history" not in helps["stats"]
     assert "--mem0-history" not in helps["demo"] and "--model" in helps["demo"]
     assert "--mem0-history" in helps["export"]
+
+
+def test_import_reports_progress_on_stderr_and_keeps_stdout_for_the_result(tmp_path):
+    lines = [json.dumps({"id": f"f{n}", "text": f"Fact number {n} about the garden"}) for n in range(600)]
+    src = write_lines(tmp_path / "many.jsonl", lines)
+    out = memlens("import", str(src), "--store", str(tmp_path / "store"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "Imported 600 memories into 'memories'.\n"
+    # The model embeds in chunks of 500; the first report is always printed.
+    assert out.stderr.splitlines()[0] == "embedded 500 of 600 memories…"
+    assert all(line.startswith("embedded ") for line in out.stderr.splitlines())
