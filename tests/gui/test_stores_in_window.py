@@ -24,7 +24,7 @@ def test_mem0_store_shows_texts_owners_times_and_mem0_history(qtbot, open_window
 
     window = open_window(mem0_memory.store_path)
     page = window.page
-    assert window.collection_box.currentText().startswith("mem0  (2, mem0)")
+    assert window.collection_box.currentText().startswith("mem0  (2, Mem0)")
     assert sorted(column_values(page, "Memory")) == ["Alice likes oolong tea", "Bob runs on Sundays"]
     assert sorted(column_values(page, "User")) == ["alice", "bob"]
     row = page.model.row_of(tea_id)
@@ -232,7 +232,7 @@ def test_langchain_store_shows_texts_and_invents_no_owner_or_time(qtbot, open_wi
     )
     window = open_window(langchain_store.store_path)
     page, inspector = window.page, window.page.inspector
-    assert window.collection_box.currentText().startswith("langchain  (2, langchain)")
+    assert window.collection_box.currentText().startswith("langchain  (2, LangChain)")
     assert sorted(column_values(page, "Memory")) == ["Bob is allergic to peanuts", "Bob works at ACME"]
     # LangChain keeps caller metadata only: no owner, no time, and MemLens makes none up.
     assert column_values(page, "User") == ["", ""]
@@ -244,7 +244,7 @@ def test_langchain_store_shows_texts_and_invents_no_owner_or_time(qtbot, open_wi
         for r in range(inspector.metadata.rowCount())
     }
     assert shown["extra · user"] == "bob" and shown["extra · source"] == "chat"
-    assert shown["store profile"] == "langchain"
+    assert shown["store profile"] == "LangChain"
     assert inspector.times.text() == "created  · updated "
 
     inspector.user.setFocus()

@@ -14,8 +14,6 @@ from chromadb.config import Settings
 from memlens.core.profiles import (
     HOUSEKEEPING_COLLECTIONS,
     MEM0,
-    NATIVE,
-    PROFILES,
     SCHEMA_KEY,
     SCHEMA_VERSION,
     StoreProfile,
@@ -370,7 +368,3 @@ class ChromaMemoryStore:
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
             self._col.delete(ids=list(ids))
-
-
-def profile_label(name: str) -> str:
-    return PROFILES.get(name, PROFILES[NATIVE]).label

@@ -282,3 +282,8 @@ def _langchain_layout(documents: list[str | None], metadatas: list[Mapping[str, 
     has_text = not documents or any(d is not None for d in documents)
     stamped = any(key in m for m in metadatas for key in ("created_at", "updated_at"))
     return has_text and not stamped
+
+
+def profile_label(name: str) -> str:
+    """How a profile is named to people ("Chroma (LangChain-compatible)", not its key)."""
+    return PROFILES.get(name, PROFILES[NATIVE]).label

@@ -15,6 +15,7 @@ from memlens.core import bulk
 from memlens.core.graph import GraphOptions, to_graphml
 from memlens.core.graph_scene import GraphScene, compute_scene, update_scene
 from memlens.core.merge import merge, merge_problem
+from memlens.core.profiles import profile_label
 from memlens.core.query import Filter, SearchHit
 from memlens.core.record import Status
 from memlens.core.service import Change, MemoryService
@@ -451,7 +452,7 @@ class CollectionPage(QWidget):
         total = len(self.service)
         self.sig_counts.emit(
             f"{total:,} memories · {counts[Status.FLAGGED]} flagged · {counts[Status.VERIFIED]} verified · "
-            f"{counts[Status.DELETED]} in trash  ·  {self.service.store.profile} store"
+            f"{counts[Status.DELETED]} in trash  ·  {profile_label(self.service.store.profile)} store"
         )
         if not self.selection.current and shown:
             self.selection.set([self.model.id_at(0)], source=None)

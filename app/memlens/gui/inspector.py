@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from memlens.core.journal import HistoryEntry
 from memlens.core.mem0_history import ACTOR as MEMLENS_IN_MEM0
 from memlens.core.mem0_history import Mem0Event
+from memlens.core.profiles import profile_label
 from memlens.core.record import KINDS, MemoryRecord, Status
 from memlens.core.service import MemoryService
 from memlens.core.text_diff import diff_lines
@@ -299,7 +300,7 @@ class Inspector(QWidget):
                     continue
                 rows.append((key, "" if value is None else str(value)))
             rows.append(("content hash", r.content_hash))
-            rows.append(("store profile", self.service.store.profile))
+            rows.append(("store profile", profile_label(self.service.store.profile)))
             for key, value in sorted(r.extra.items()):
                 rows.append((f"extra · {key}", json.dumps(value) if not isinstance(value, str) else value))
         self.metadata.setRowCount(len(rows))

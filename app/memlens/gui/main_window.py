@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from memlens.core.chroma_store import ChromaBackend
 from memlens.core.demo_store import DEMO_COLLECTION, ensure_demo_store
 from memlens.core.embedder_process import ProcessEmbedder
+from memlens.core.profiles import profile_label
 from memlens.core.record import Status
 from memlens.core.server_spec import ServerSpec, is_server_location
 from memlens.core.service import Change, DimensionMismatch, MemoryService
@@ -539,7 +540,9 @@ class MainWindow(QMainWindow):
     ) -> None:
         self.collection_box.clear()
         for info in backend.collections() if infos is None else infos:
-            self.collection_box.addItem(f"{info.name}  ({info.count:,}, {info.profile})", info.name)
+            self.collection_box.addItem(
+                f"{info.name}  ({info.count:,}, {profile_label(info.profile)})", info.name
+            )
         self.collection_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         index = self.collection_box.findData(current)
         self.collection_box.setCurrentIndex(max(index, 0))
@@ -557,7 +560,8 @@ class MainWindow(QMainWindow):
             stored = len(self.service)
             if not store.soft_delete_in_place:
                 stored -= counts[Status.DELETED] + counts[Status.ARCHIVED]
-            self.collection_box.setItemText(index, f"{store.collection}  ({stored:,}, {store.profile})")
+            label = profile_label(store.profile)
+            self.collection_box.setItemText(index, f"{store.collection}  ({stored:,}, {label})")
 
     def _on_collection_picked(self, index: int) -> None:
         name = self.collection_box.itemData(index)
