@@ -121,15 +121,15 @@ def run_size(n: int, import_n: int, graph: bool, encode_n: int, stacks_to: Path 
     app.processEvents()
 
     # (1) Open until the first table page is on screen; then until everything is indexed.
-    # "Open" is when the store, its journal and traces file are open (open_service returns).
+    # "Open" is when the store, its journal and traces file are open (open_readable returns).
     spy = PaintSpy(app, window)
     opened: list[float] = []
-    real_open = main_window.open_service
+    real_open = main_window.open_readable
 
     def timed_open(*args, **kwargs):
-        service = real_open(*args, **kwargs)
+        opened_service = real_open(*args, **kwargs)
         opened.append(time.perf_counter())
-        return service
+        return opened_service
 
     built: list[tuple[float, float]] = []
     real_page = main_window.CollectionPage
@@ -140,13 +140,13 @@ def run_size(n: int, import_n: int, graph: bool, encode_n: int, stacks_to: Path 
         built.append((t, time.perf_counter()))
         return page
 
-    main_window.open_service = timed_open
+    main_window.open_readable = timed_open
     main_window.CollectionPage = timed_page
     beat.start("open")
     t0 = time.perf_counter()
     window.open_store(path, "bench")
     wait_until(lambda: spy.done is not None, what="the first table page")
-    main_window.open_service, main_window.CollectionPage = real_open, real_page
+    main_window.open_readable, main_window.CollectionPage = real_open, real_page
     row["click_to_first_page_s"] = spy.done - t0
     row["store_open_s"] = opened[0] - t0
     row["first_page_s"] = spy.done - opened[0]
