@@ -130,6 +130,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     _filter_args(p)
 
     p = sub.add_parser(
+        "pins",
+        help="list pinned queries",
+        description="List the pinned queries, each with its id (for unpin), collection, and the "
+        "memories it must and must not return.",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per pinned query")
+    _store_args(
+        p, "only the pins of this collection (default: every collection)", model=False, mem0_history=False
+    )
+
+    p = sub.add_parser(
+        "unpin",
+        help="remove pinned queries",
+        description="Remove pinned queries by id, or by a unique id prefix as `memlens pins` shows it.",
+    )
+    p.add_argument("ids", nargs="+", metavar="ID", help="pinned query id(s) or unique prefix(es)")
+    _store_args(p, collection=None, model=False, mem0_history=False)
+
+    p = sub.add_parser(
         "check-queries",
         help="re-run pinned queries; exit 1 if any fails",
         description="Re-run a collection's pinned queries and print PASS or FAIL for each, with why "
@@ -376,9 +395,56 @@ def cmd_pin(args: argparse.Namespace) -> int:
             why = excl[1] if excl else f"it is {record.status.value}"
             raise CliError(f"{mid} can never be returned with this filter: {why}; nothing was pinned.")
     PinnedStore(_service_traces(service).path).add(pinned)
-    parts = [f"must return {', '.join(pinned.must)}"] if pinned.must else []
-    parts += [f"must not return {', '.join(pinned.must_not)}"] if pinned.must_not else []
-    print(f"Pinned {pinned.query!r} (k={pinned.k}) in '{col}': {'; '.join(parts)}. Id {pinned.id[:8]}.")
+    print(f"Pinned {pinned.query!r} (k={pinned.k}) in '{col}': {pinned.expects()}. Id {pinned.id[:8]}.")
+    return 0
+
+
+def _pinned_store(args: argparse.Namespace):
+    """The pinned queries kept beside the store (in its traces file); no model needed."""
+    from memlens.cli import _backend
+    from memlens.core.pinned import PinnedStore
+    from memlens.core.workspace import traces_path
+
+    return PinnedStore(traces_path(_backend(args, create=False)))
+
+
+def _pin_json(p) -> str:
+    return json.dumps(
+        {
+            "id": p.id,
+            "collection": p.collection,
+            "query": p.query,
+            "must": list(p.must),
+            "must_not": list(p.must_not),
+            "k": p.k,
+            "filter": json.loads(filter_to_json(p.filter)),
+            "blend": p.blend.to_dict() if p.blend else None,
+            "created": p.created.isoformat(),
+        },
+        ensure_ascii=False,
+    )
+
+
+def cmd_pins(args: argparse.Namespace) -> int:
+    pins = _pinned_store(args).all(args.collection)
+    for p in pins:
+        print(_pin_json(p) if args.json else p.line())
+    if not pins and not args.json:
+        print('No pinned queries. Add one with: memlens pin "QUERY" --must ID', file=sys.stderr)
+    return 0
+
+
+def cmd_unpin(args: argparse.Namespace) -> int:
+    from memlens.cli import CliError
+
+    pins = _pinned_store(args)
+    try:
+        found = {p.id: p for p in (pins.resolve(key) for key in args.ids)}
+    except KeyError as exc:  # every id checked before any is removed
+        raise CliError(f"{exc.args[0]} Nothing was unpinned.") from None
+    for p in found.values():
+        pins.remove(p.id)
+        print(f"Unpinned {p.query!r} ({p.id[:8]}) in '{p.collection}'.")
     return 0
 
 
@@ -474,6 +540,8 @@ COMMANDS = {
     "search": cmd_search,
     "pin": cmd_pin,
     "check-queries": cmd_check_queries,
+    "pins": cmd_pins,
+    "unpin": cmd_unpin,
     "why-not": cmd_why_not,
     "trace": cmd_trace,
     "replay": cmd_replay,

@@ -291,7 +291,7 @@ def test_reading_commands_create_no_store(tmp_path):
     data = tmp_path / "data"
     empty = tmp_path / "empty"
     empty.mkdir()
-    for command in (["stats"], ["export"], ["traces"], ["search", "tea"]):
+    for command in (["stats"], ["export"], ["traces"], ["search", "tea"], ["pins"]):
         fresh = memlens(*command, env={"MEMLENS_DATA_DIR": str(data)})
         assert fresh.returncode == 1, (command, fresh.stderr)
         assert fresh.stderr == (
@@ -378,3 +378,41 @@ def test_import_reports_progress_on_stderr_and_keeps_stdout_for_the_result(tmp_p
     # The model embeds in chunks of 500; the first report is always printed.
     assert out.stderr.splitlines()[0] == "embedded 500 of 600 memories…"
     assert all(line.startswith("embedded ") for line in out.stderr.splitlines())
+
+
+def test_pins_are_listed_and_removed_from_the_command_line(seeded, store_dir, capsys):
+    from tests_support import run_cli
+
+    store = ["--store", str(store_dir)]
+    code, out, err = run_cli(capsys, "pins", *store)
+    assert (code, out) == (0, "") and err.startswith("No pinned queries.")
+    assert (
+        run_cli(capsys, "pin", "food allergy", "--must", "m1", "--must-not", "m4", "--k", "2", *store)[0] == 0
+    )
+    assert run_cli(capsys, "pin", "violin", "--must", "m2", "--user", "alice", "--k", "1", *store)[0] == 0
+
+    rows = [json.loads(line) for line in run_cli(capsys, "pins", "--json", *store)[1].splitlines()]
+    assert [(r["query"], r["must"], r["must_not"], r["k"]) for r in rows] == [
+        ("food allergy", ["m1"], ["m4"], 2),
+        ("violin", ["m2"], [], 1),
+    ]
+    assert rows[1]["filter"]["users"] == ["alice"] and rows[1]["collection"] == "memories"
+    food, violin = (r["id"][:8] for r in rows)
+    code, out, _ = run_cli(capsys, "pins", *store)
+    assert out.splitlines() == [
+        f"{food}  memories  'food allergy' (k=2): must return m1; must not return m4",
+        f"{violin}  memories  'violin' (k=1): must return m2; filter: user alice",
+    ]
+    assert run_cli(capsys, "pins", "--collection", "other", *store)[1] == ""
+
+    # Every id is checked first: one unknown id, and nothing is unpinned.
+    code, out, err = run_cli(capsys, "unpin", food, "nope", *store)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"memlens: 'nope' matches no pinned query in {store_dir / 'memlens-traces.sqlite3'}. "
+        "Nothing was unpinned.\n"
+    )
+    code, out, _ = run_cli(capsys, "unpin", food, *store)
+    assert (code, out) == (0, f"Unpinned 'food allergy' ({food}) in 'memories'.\n")
+    code, out, err = run_cli(capsys, "check-queries", *store)
+    assert code == 0 and out.startswith("PASS  'violin'") and err == "1 passed, 0 failed.\n"

@@ -64,6 +64,20 @@ class PinnedQuery:
         if len(self.must) > self.k:
             raise ValueError(f"{len(self.must)} memories must be returned but k is only {self.k}")
 
+    def expects(self) -> str:
+        """'must return m1, m2; must not return m4': what the pin checks, in words."""
+        parts = [f"must return {', '.join(self.must)}"] if self.must else []
+        parts += [f"must not return {', '.join(self.must_not)}"] if self.must_not else []
+        return "; ".join(parts)
+
+    def line(self) -> str:
+        """One line for a list of pins: short id, collection, query, what it checks, and
+        the filter and blend it runs with when it has them."""
+        extra = "" if self.filter.is_default else f"; filter: {self.filter.describe()}"
+        extra += f"; ranked by {weights(self.blend)}" if self.blend else ""
+        where = self.collection or "-"
+        return f"{self.id[:8]}  {where}  {self.query!r} (k={self.k}): {self.expects()}{extra}"
+
 
 @dataclass(frozen=True)
 class PinnedResult:
@@ -125,6 +139,16 @@ class PinnedStore(SqliteFile):
                 ),
             )
         return pinned
+
+    def resolve(self, id_or_prefix: str) -> PinnedQuery:
+        """The pinned query with this id or unique id prefix (as a person types it, from
+        `memlens pins`); KeyError otherwise."""
+        found = [p for p in self.all() if p.id.startswith(id_or_prefix)] if id_or_prefix else []
+        exact = [p for p in found if p.id == id_or_prefix]
+        if len(exact or found) != 1:
+            what = "matches more than one pinned query" if found else "matches no pinned query"
+            raise KeyError(f"{id_or_prefix!r} {what} in {self.path}.")
+        return (exact or found)[0]
 
     def remove(self, pinned_id: str) -> bool:
         with self._tx() as db:
