@@ -7,12 +7,13 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memlens.core.embedder import EmbedderError, SentenceTransformerEmbedder
-from memlens.core.embedder_process import ProcessEmbedder
+from memlens.core.embedder_process import MODEL_NICENESS, ProcessEmbedder
 
 TEXTS = ["Dan's dog is called Biscuit.", "Alice runs the Lyon half marathon.", "<b>not bold</b>"]
 
@@ -82,6 +83,17 @@ def test_a_killed_model_process_is_started_again_on_the_next_request(process_emb
     assert vector.shape == (1, 384)
     assert process_embedder.pid not in (None, first)
     assert process_embedder.starts == 2
+
+
+def test_the_model_yields_the_cpu_to_the_window(process_embedder):
+    # Its threads (torch's included, made after the change) run below the window's
+    # priority: an import's encoding does not slow the window's own work.
+    process_embedder.encode(["warm up"])
+    pid = process_embedder.pid
+    threads = [int(t.name) for t in Path(f"/proc/{pid}/task").iterdir()]
+    window = os.getpriority(os.PRIO_PROCESS, 0)
+    assert all(os.getpriority(os.PRIO_PROCESS, t) >= min(19, window + MODEL_NICENESS) for t in threads)
+    assert len(threads) > 1
 
 
 def test_close_ends_the_model_process(process_embedder):

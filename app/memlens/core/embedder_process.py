@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import threading
 from multiprocessing.connection import Connection
 
@@ -26,6 +27,7 @@ from memlens.core.embedder import (
 # Requests of up to this many texts (a query, an edit) go down a lane of their own that
 # the child answers on its own thread: a search is never queued behind an import's batch.
 INTERACTIVE_TEXTS = 8
+MODEL_NICENESS = 10  # added to the model process's nice value
 _STOP_WAIT_S = 5.0
 
 
@@ -44,8 +46,25 @@ def _answer(embedder: SentenceTransformerEmbedder, conn: Connection) -> None:
         conn.send(reply)
 
 
+def _yield_to_the_window() -> None:
+    """Run below the window's priority. An import keeps both cores encoding; the window's
+    store writes, which hold its interpreter lock, then ran two to three times slower for
+    want of a core, and the window froze as long. Idle cores still go to the model.
+
+    Linux keeps a nice value per thread: the threads already made (numpy's) are lowered
+    one by one; torch's, made later, inherit it."""
+    with contextlib.suppress(OSError):
+        target = min(19, os.getpriority(os.PRIO_PROCESS, 0) + MODEL_NICENESS)
+        tasks = os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else []
+        for tid in tasks:
+            os.setpriority(os.PRIO_PROCESS, int(tid), target)
+        if not tasks:
+            os.nice(MODEL_NICENESS)
+
+
 def _serve(lanes: list[Connection], path: str, batch_size: int) -> None:
     """The child: load the model, say so, then answer each lane on its own thread."""
+    _yield_to_the_window()
     embedder = SentenceTransformerEmbedder(path, batch_size)
     try:
         embedder.load()
