@@ -132,6 +132,53 @@ def test_conflict_resolved_by_superseding_the_older(qtbot, demo_window):
     assert stored(demo_window, older).valid_to is None
 
 
+def test_conflict_resolved_by_editing_either_memory_in_place(qtbot, demo_window):
+    service = demo_window.page.service
+    panel = open_panel(qtbot, demo_window, "Conflicts")
+    lisbon = set(PLANTED["contradictions"][1])
+    pick(panel, lisbon)
+    pair = panel.current()
+    before = {m: stored(demo_window, m) for m in lisbon}
+    qtbot.keyClick(panel.list, Qt.Key.Key_E)
+    assert panel.editor.isVisible() and panel.editor.texts() == {
+        pair.a: "Carol lives in Lisbon.",
+        pair.b: "Carol lives in Porto.",
+    }
+    qtbot.keyClick(panel.detail, Qt.Key.Key_K)  # triage keys wait while the edit is open
+    assert panel.editor.isVisible() and panel.current() == pair
+    older = panel.editor.edits[pair.a]
+    older.setPlainText("   ")
+    panel.save_edit()
+    assert "empty: nothing was saved" in panel.status.text() and panel.editor.isVisible()
+
+    older.setPlainText("Carol lives in Madrid.")  # corrected, but still not Porto
+    qtbot.keyClick(older, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, demo_window)
+    assert not panel.editor.isVisible()
+    assert stored(demo_window, pair.a).text == "Carol lives in Madrid."
+    assert stored(demo_window, pair.b) == before[pair.b]
+    assert demo_window.undo_action.text() == "&Undo Correct 1 memory"
+    assert service.history(pair.a)[-1].op == "edit"
+    assert panel.current().reasons == ("names differ: Madrid vs Porto",)  # still listed, told again
+
+    qtbot.keyClick(panel.list, Qt.Key.Key_E)
+    panel.editor.edits[pair.a].setPlainText("Carol lived in Lisbon before moving to Porto.")
+    panel.editor.edits[pair.b].setPlainText("Carol lives in Porto since 2025.")
+    qtbot.keyClick(panel.editor.edits[pair.b], Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, demo_window)
+    assert stored(demo_window, pair.b).text == "Carol lives in Porto since 2025."
+    assert demo_window.undo_action.text() == "&Undo Correct 2 memories"  # both, one step
+    assert not any({c.a, c.b} == lisbon for c in panel.items)  # they no longer disagree
+
+    demo_window.undo_action.trigger()
+    wait_idle(qtbot, demo_window)
+    assert panel.current().reasons == ("names differ: Madrid vs Porto",)  # back, where the user is
+    demo_window.undo_action.trigger()
+    wait_idle(qtbot, demo_window)
+    assert {m: stored(demo_window, m) for m in lisbon} == before
+    assert panel.current() == pair
+
+
 def test_review_queue_keyboard_triage(qtbot, demo_window):
     panel = open_panel(qtbot, demo_window, "Review")
     first = panel.current().record.id
@@ -159,17 +206,19 @@ def test_review_edit_counts_once_saved_and_keeps_the_reason(qtbot, demo_window):
     panel = open_panel(qtbot, demo_window, "Review")
     first = panel.current().record
     qtbot.keyClick(panel.list, Qt.Key.Key_E)
-    assert panel.editor_box.isVisible() and panel.editor.toPlainText() == first.text
+    assert panel.editor.isVisible() and list(panel.editor.texts()) == [first.id]
+    assert panel.editor.edits[first.id].toPlainText() == first.text
     assert panel.progress.text() == f"Reviewed 0 of {panel.total}"  # not yet: nothing is saved
-    qtbot.keyClick(panel.editor, Qt.Key.Key_Escape)
-    assert not panel.editor_box.isVisible() and panel.current().record.id == first.id
+    qtbot.keyClick(panel.editor.edits[first.id], Qt.Key.Key_Escape)
+    assert not panel.editor.isVisible() and panel.current().record.id == first.id
     assert service.history(first.id)[-1].op == "add"
 
     qtbot.keyClick(panel.list, Qt.Key.Key_E)
-    panel.editor.setPlainText("Alice would like to visit Japan someday.")
+    edit = panel.editor.edits[first.id]
+    edit.setPlainText("Alice would like to visit Japan someday.")
     panel.reason.setText("her turns only mention Japan")
     assert panel.progress.text() == f"Reviewed 0 of {panel.total}"
-    qtbot.keyClick(panel.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, demo_window)
     assert stored(demo_window, first.id).text == "Alice would like to visit Japan someday."
     last = service.history(first.id)[-1]

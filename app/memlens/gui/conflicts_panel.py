@@ -1,12 +1,13 @@
-"""Conflict review: pairs that disagree, resolved by superseding one, editing, or keeping
-both (a dismissal, journaled and undoable like the rest)."""
+"""Conflict review: pairs that disagree, resolved by superseding one, editing either or
+both in place (the pair leaves once they no longer disagree), or keeping both (a
+dismissal); each journaled and undoable in one step."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QPushButton
 
-from memlens.core.conflicts import Conflict, find_conflicts, supersede
+from memlens.core.conflicts import Conflict, correct, find_conflicts, recheck, supersede
 from memlens.core.dismissals import CONFLICT, Dismissals
 from memlens.core.record import utc_now
 from memlens.gui.curation_panel import CurationPanel, ModelToggle, memory_block, with_model
@@ -14,6 +15,8 @@ from memlens.gui.curation_panel import CurationPanel, ModelToggle, memory_block,
 
 class ConflictsPanel(CurationPanel):
     sig_found = Signal(list)  # the open conflicts, for views that mark them (the timeline)
+    BLANK_HINT = "to retire one, say which is outdated or wrong"
+    UNCHANGED_HINT = "Keep both says both are true"
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -38,14 +41,18 @@ class ConflictsPanel(CurationPanel):
             "N",
             "Keep both; the newer stops being valid",
         )
+        self.edit_button = self.enable_editing("Correct either memory (or both), then Save")
         self.keep_button = self.add_button(
             "Keep both", self.keep, "K", "Not a conflict: do not offer it again (undoable)"
         )
         self.buttons.addStretch(1)
-        self.status.setText("Similar memories that disagree. To edit one, change it in the inspector.")
+        self.status.setText(
+            "Similar memories that disagree: retire one (O, N), correct them (E) or keep both (K)."
+        )
 
     def load(self) -> None:
         self.loaded = True
+        self.cancel_edit()
         config = self.use_model.config()
         asking = f" and asking {config.model}" if config else ""
         self.status.setText(f"Looking for conflicts{asking}…")
@@ -70,14 +77,12 @@ class ConflictsPanel(CurationPanel):
         super().set_items(items, labels, current)
         self.sig_found.emit(list(items))
 
-    def _open(self, c: Conflict) -> bool:
-        """Not dismissed, and neither side superseded since it was found."""
-        a, b = self.service.get(c.a), self.service.get(c.b)
-        return a is not None and b is not None and not (a.valid_to or b.valid_to)
-
     def relisted(self) -> tuple[list[Conflict], list[str]]:
+        """The conflicts still open: not dismissed, and neither side superseded, trashed or
+        edited until they agree since they were found."""
         dismissed = self.dismissals.pairs(CONFLICT)
-        conflicts = [c for c in self.found if frozenset((c.a, c.b)) not in dismissed and self._open(c)]
+        rechecked = (recheck(self.service, c) for c in self.found if frozenset((c.a, c.b)) not in dismissed)
+        conflicts = [c for c in rechecked if c is not None]
 
         def short(mid: str) -> str:
             r = self.service.get(mid)
@@ -103,8 +108,9 @@ class ConflictsPanel(CurationPanel):
         return "No conflicts found."
 
     def update_buttons(self) -> None:
-        for b in (self.old_button, self.new_button, self.keep_button):
-            b.setEnabled(self.current() is not None)
+        can = self.current() is not None and self.editing is None
+        for b in (self.old_button, self.new_button, self.edit_button, self.keep_button):
+            b.setEnabled(can)
 
     def resolve(self, newer_wins: bool) -> None:
         c = self.current()
@@ -122,3 +128,23 @@ class ConflictsPanel(CurationPanel):
             self.write(
                 "Keeping both", lambda: self.dismissals.dismiss(CONFLICT, [c.a, c.b], reason="both true")
             )
+
+    # -- editing ---------------------------------------------------------------
+    def editable(self, item: Conflict) -> list[tuple[str, str]]:
+        return [(f"Older · {item.a}", item.a), (f"Newer · {item.b}", item.b)]
+
+    def save_texts(self, c: Conflict, texts: dict[str, str]) -> None:
+        row = self.list.currentRow()
+        self.write("Correcting", lambda: correct(self.service, texts), lambda: self._after_edit(c, row))
+
+    def _after_edit(self, c: Conflict, row: int) -> None:
+        """The pair stays, its reasons told again, while it still disagrees; else it leaves
+        and the next one is current."""
+        items, labels = self.relisted()
+        still = next((i for i in items if (i.a, i.b) == (c.a, c.b)), None)
+        near = items[min(row, len(items) - 1)] if items else None
+        self.set_items(items, labels, still or near)
+        if still is not None:
+            self.status.setText(f"Saved; they still disagree: {'; '.join(still.reasons)}.")
+        else:
+            self.status.setText("Saved; the two no longer disagree.")

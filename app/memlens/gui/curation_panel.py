@@ -3,18 +3,21 @@
 Panels take the service, the workers and the shared selection; picking an item selects
 its memories everywhere (the inspector shows them). Writes go through the write lane and
 come back as a Change for the undo stack (`sig_applied`). An undo or redo can bring an
-item back (a merge, a dismissal undone): panels then list their items again.
+item back (a merge, a dismissal undone): panels then list their items again. A panel that
+calls `enable_editing` gets an Edit button (E) and an editor under the detail for the
+current item's memories (the Review queue's suspect, both sides of a conflict).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -27,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from memlens.core.llm import LLM, LLMConfig, LLMError
+from memlens.core.record import MemoryRecord
 from memlens.core.service import Change, MemoryService
 from memlens.gui.bridge import ServiceBridge
 from memlens.gui.selection import SelectionModel
@@ -36,8 +40,94 @@ from memlens.gui.workers import Workers
 T = TypeVar("T")
 
 
+class TextEditor(QGroupBox):
+    """The texts of one or more memories, editable side by side, each under its caption.
+
+    In the editor letters are text, not triage keys: only Ctrl+Return (save) and Esc
+    (cancel) act.
+    """
+
+    sig_save = Signal()
+    sig_cancel = Signal()
+
+    def __init__(self) -> None:
+        super().__init__("Corrected text")
+        self.edits: dict[str, QPlainTextEdit] = {}
+        self._originals: dict[str, str] = {}
+        self._columns: list[QWidget] = []
+        self.panes = QHBoxLayout()
+        save = QPushButton("Save correction  (Ctrl+Return)")
+        save.clicked.connect(self.sig_save)
+        cancel = QPushButton("Cancel  (Esc)")
+        cancel.clicked.connect(self.sig_cancel)
+        row = QHBoxLayout()
+        row.addWidget(save)
+        row.addWidget(cancel)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.panes, 1)
+        layout.addLayout(row)
+        self.hide()
+
+    def open(self, memories: Sequence[tuple[str, MemoryRecord]]) -> None:
+        """Edit these memories' texts; a caption (none for a lone memory) names each."""
+        self.close_editor()
+        self.setTitle("Corrected text" if len(memories) == 1 else "Corrected texts")
+        for caption, record in memories:
+            column = QWidget()
+            layout = QVBoxLayout(column)
+            layout.setContentsMargins(0, 0, 0, 0)
+            if caption:
+                label = QLabel(caption)
+                label.setTextFormat(Qt.TextFormat.PlainText)
+                layout.addWidget(label)
+            edit = QPlainTextEdit()
+            edit.setPlainText(record.text)
+            edit.installEventFilter(self)
+            layout.addWidget(edit)
+            self.panes.addWidget(column)
+            self._columns.append(column)
+            self.edits[record.id] = edit
+            self._originals[record.id] = record.text.strip()
+        self.show()
+        if self.edits:
+            next(iter(self.edits.values())).setFocus()
+
+    def close_editor(self) -> None:
+        self.hide()
+        for column in self._columns:
+            self.panes.removeWidget(column)
+            column.deleteLater()
+        self._columns.clear()
+        self.edits.clear()
+        self._originals.clear()
+
+    def texts(self) -> dict[str, str]:
+        """Every text in the editor, trimmed."""
+        return {mid: edit.toPlainText().strip() for mid, edit in self.edits.items()}
+
+    def changed(self) -> dict[str, str]:
+        """The texts that differ from what the editor opened with."""
+        return {mid: text for mid, text in self.texts().items() if text != self._originals[mid]}
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.KeyPress and obj in self.edits.values():
+            if event.key() == Qt.Key.Key_Escape:
+                self.sig_cancel.emit()
+                return True
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
+                event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            ):
+                self.sig_save.emit()
+                return True
+        return super().eventFilter(obj, event)
+
+
 class CurationPanel(QWidget):
     sig_applied = Signal(object)  # Change
+    #: Said when a save is refused: what to do instead of saving a blank or an unchanged text.
+    BLANK_HINT = ""
+    UNCHANGED_HINT = ""
 
     def __init__(
         self, service: MemoryService, workers: Workers, selection: SelectionModel, parent=None
@@ -66,6 +156,8 @@ class CurationPanel(QWidget):
         layout.addWidget(self.splitter, 1)
         layout.addLayout(self.buttons)
         self.loaded = False
+        self.editor: TextEditor | None = None
+        self.editing: object = None  # the item whose memories are in the editor
         self._keys: dict[Qt.Key, Callable[[], None]] = {}
         self.list.installEventFilter(self)
         self.detail.installEventFilter(self)
@@ -85,10 +177,12 @@ class CurationPanel(QWidget):
         return button
 
     def eventFilter(self, obj, event) -> bool:
-        # Triage keys act while the list or detail has focus: a plain letter, no modifiers.
+        # Triage keys act while the list or detail has focus: a plain letter, no modifiers;
+        # none while an edit is open (the correction is for the item being edited).
         if (
             event.type() == QEvent.Type.KeyPress
             and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            and self.editing is None
         ):
             slot = self._keys.get(Qt.Key(event.key()))
             if slot is not None:
@@ -167,8 +261,63 @@ class CurationPanel(QWidget):
         if item is not None:  # back on this tab: its item is what the inspector shows
             self.selection.set(self.item_ids(item), source=self)
 
+    # -- editing in place ------------------------------------------------------
+    def enable_editing(self, tip: str) -> QPushButton:
+        """Add the editor under the detail and its Edit button (E)."""
+        self.editor = TextEditor()
+        self.editor.sig_save.connect(self.save_edit)
+        self.editor.sig_cancel.connect(self.cancel_edit)
+        self.splitter.addWidget(self.editor)
+        return self.add_button("Edit", self.edit, "E", tip)
+
+    def edit(self) -> None:
+        item = self.current()
+        if item is None or self.editor is None or self.editing is not None:
+            return
+        memories = [(caption, r) for caption, mid in self.editable(item) if (r := self.service.get(mid))]
+        if not memories:
+            return
+        self.editing = item
+        self.editor.open(memories)
+        self.list.setEnabled(False)  # the correction is for this item: stay on it until saved
+        self.update_buttons()
+
+    def save_edit(self) -> None:
+        item = self.editing
+        if item is None or self.editor is None:
+            return
+        if not all(self.editor.texts().values()):
+            self.status.setText(f"A corrected text is empty: nothing was saved ({self.BLANK_HINT}).")
+            return
+        texts = self.editor.changed()
+        if not texts:
+            self.status.setText(f"The text is unchanged: nothing was saved ({self.UNCHANGED_HINT}).")
+            return
+        self._close_editor()
+        self.save_texts(item, texts)
+
+    def cancel_edit(self) -> None:
+        if self.editing is not None:
+            self._close_editor()
+
+    def _close_editor(self) -> None:
+        self.editing = None
+        if self.editor is not None:
+            self.editor.close_editor()
+        self.list.setEnabled(True)
+        self.list.setFocus()
+        self.update_buttons()
+
     # -- to fill in ------------------------------------------------------------
     def item_ids(self, item) -> list[str]:
+        raise NotImplementedError
+
+    def editable(self, item) -> list[tuple[str, str]]:
+        """(caption, memory id) of the memories Edit opens for `item`."""
+        return []
+
+    def save_texts(self, item, texts: dict[str, str]) -> None:
+        """Write the corrected `texts` (memory id -> text, only those changed) of `item`."""
         raise NotImplementedError
 
     def describe(self, item) -> str:

@@ -4,16 +4,7 @@ it counts as reviewed once saved."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import (
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QPushButton,
-    QVBoxLayout,
-)
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
 
 from memlens.core.review import Suspect, decide, review_queue
 from memlens.core.support import source_texts
@@ -21,11 +12,13 @@ from memlens.gui.curation_panel import CurationPanel, ModelToggle, memory_block,
 
 
 class ReviewPanel(CurationPanel):
+    BLANK_HINT = "Archive removes a memory"
+    UNCHANGED_HINT = "Verify marks it as true"
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.reviewed = 0
         self.total = 0
-        self.editing: Suspect | None = None
         self.progress = QLabel()
         self.reason = QLineEdit(placeholderText="Reason (optional): kept in the journal with the decision")
         self.use_model = ModelToggle("Ask the language model about weak ones")
@@ -39,46 +32,13 @@ class ReviewPanel(CurationPanel):
         self.verify_button = self.add_button(
             "Verify", lambda: self.decide("verify"), "V", "True: mark verified"
         )
-        self.edit_button = self.add_button("Edit", self.edit, "E", "Correct the text, then Save")
+        self.edit_button = self.enable_editing("Correct the text, then Save")
         self.archive_button = self.add_button(
             "Archive", lambda: self.decide("archive"), "A", "Unsupported: archive"
         )
         self.skip_button = self.add_button("Skip", lambda: self.decide("skip"), "S", "Decide later")
         self.buttons.addStretch(1)
-        self._build_editor()
         self.status.setText("Memories their own source does not support, and flagged ones. Keys: V E A S.")
-
-    def _build_editor(self) -> None:
-        self.editor_box = QGroupBox("Corrected text")
-        self.editor = QPlainTextEdit()
-        save = QPushButton("Save correction  (Ctrl+Return)")
-        save.clicked.connect(self.save_edit)
-        cancel = QPushButton("Cancel  (Esc)")
-        cancel.clicked.connect(self.cancel_edit)
-        row = QHBoxLayout()
-        row.addWidget(save)
-        row.addWidget(cancel)
-        row.addStretch(1)
-        layout = QVBoxLayout(self.editor_box)
-        layout.addWidget(self.editor)
-        layout.addLayout(row)
-        self.editor.installEventFilter(self)
-        self.splitter.addWidget(self.editor_box)
-        self.editor_box.hide()
-
-    def eventFilter(self, obj, event) -> bool:
-        # In the editor, letters are text: only Ctrl+Return (save) and Esc (cancel) act.
-        if obj is self.editor and event.type() == QEvent.Type.KeyPress:
-            if event.key() == Qt.Key.Key_Escape:
-                self.cancel_edit()
-                return True
-            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
-                event.modifiers() & Qt.KeyboardModifier.ControlModifier
-            ):
-                self.save_edit()
-                return True
-            return False
-        return super().eventFilter(obj, event)
 
     def load(self) -> None:
         self.loaded = True
@@ -140,50 +100,18 @@ class ReviewPanel(CurationPanel):
         self.write(f"Review: {decision}", lambda: decide(self.service, mid, decision, reason))
 
     # -- editing ---------------------------------------------------------------
-    def edit(self) -> None:
-        suspect = self.current()
-        if suspect is None or self.editing is not None:
-            return
-        self.editing = suspect
-        current = self.service.get(suspect.record.id) or suspect.record
-        self.editor.setPlainText(current.text)
-        self.editor_box.show()
-        self.list.setEnabled(False)  # the correction is for this suspect: stay on it until saved
-        self.editor.setFocus()
-        self.update_buttons()
+    def editable(self, item: Suspect) -> list[tuple[str, str]]:
+        return [("", item.record.id)]
 
-    def save_edit(self) -> None:
-        suspect = self.editing
-        if suspect is None:
-            return
-        text = self.editor.toPlainText().strip()
-        if not text:
-            self.status.setText("The corrected text is empty: nothing was saved (Archive removes a memory).")
-            return
-        current = self.service.get(suspect.record.id)
-        if current is not None and text == current.text:
-            self.status.setText("The text is unchanged: nothing was saved (Verify marks it as true).")
-            return
+    def save_texts(self, suspect: Suspect, texts: dict[str, str]) -> None:
+        ((mid, text),) = texts.items()
         reason = self._take_reason()
-        self._close_editor()
-        mid = suspect.record.id
         # Reviewed once the correction is written; a failed save leaves it in the queue.
         self.write(
             "Review: edit",
             lambda: decide(self.service, mid, "edit", reason, text=text),
             lambda: self._done(suspect),
         )
-
-    def cancel_edit(self) -> None:
-        if self.editing is not None:
-            self._close_editor()
-
-    def _close_editor(self) -> None:
-        self.editing = None
-        self.editor_box.hide()
-        self.list.setEnabled(True)
-        self.list.setFocus()
-        self.update_buttons()
 
     def _done(self, suspect: Suspect) -> None:
         """One more reviewed; the suspect leaves the list, wherever the user has moved to."""
