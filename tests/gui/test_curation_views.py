@@ -179,6 +179,30 @@ def test_conflict_resolved_by_editing_either_memory_in_place(qtbot, demo_window)
     assert panel.current() == pair
 
 
+def test_keep_one_of_a_cluster_archives_the_others_and_undoes(qtbot, demo_window):
+    page = demo_window.page
+    panel = open_panel(qtbot, demo_window, "Duplicates")
+    pick(panel, NURSE)
+    before = {m: stored(demo_window, m) for m in NURSE}
+    assert {panel.members.item(n).data(Qt.ItemDataRole.UserRole) for n in range(3)} == NURSE
+    assert panel.kept() in NURSE and set(page.selection.ids) == NURSE  # the most complete is offered
+    keep = min(NURSE)
+    panel.members.setCurrentRow(panel.current().ids.index(keep))
+    assert page.selection.ids == [keep]  # the one to keep, alone in the inspector
+    qtbot.keyClick(panel.members, Qt.Key.Key_O)
+    wait_idle(qtbot, demo_window)
+    assert stored(demo_window, keep) == before[keep]
+    assert all(stored(demo_window, m).status == Status.ARCHIVED for m in NURSE - {keep})
+    assert not any(set(c.ids) & NURSE for c in panel.items)
+    assert demo_window.undo_action.text() == "&Undo Keep 1 of 3 memories"
+    assert page.service.history(max(NURSE))[-1].reason == f"duplicates of {keep}"
+
+    demo_window.undo_action.trigger()
+    wait_idle(qtbot, demo_window)
+    assert {m: stored(demo_window, m) for m in NURSE} == before
+    assert set(panel.current().ids) == NURSE  # back in the list, where the user is
+
+
 def test_review_queue_keyboard_triage(qtbot, demo_window):
     panel = open_panel(qtbot, demo_window, "Review")
     first = panel.current().record.id

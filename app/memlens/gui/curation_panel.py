@@ -203,7 +203,7 @@ class CurationPanel(QWidget):
         if items:
             self._on_row(self.list.currentRow())
         else:
-            self.detail.setPlainText(self.empty_text())
+            self.show_item(None)
         self.update_buttons()
 
     def current(self):
@@ -219,7 +219,7 @@ class CurationPanel(QWidget):
             if self.items:
                 self.list.setCurrentRow(min(row, len(self.items) - 1))
             else:
-                self.detail.setPlainText(self.empty_text())
+                self.show_item(None)
         self.update_buttons()
 
     def write(self, label: str, fn: Callable[[], object], then: Callable[[], None] | None = None) -> None:
@@ -241,7 +241,7 @@ class CurationPanel(QWidget):
             return
         items, labels = listed
         moved = set(change.ids)
-        back = [i for i in items if i not in self.items and set(self.item_ids(i)) <= moved]
+        back = [i for i in items if i not in self.items and moved.intersection(self.item_ids(i))]
         self.set_items(items, labels, back[0] if back else self.current())
 
     def _on_row(self, row: int) -> None:
@@ -252,7 +252,7 @@ class CurationPanel(QWidget):
         # (conflicts found for the timeline, a list redone after an undo) leaves it be.
         if self.isVisible():
             self.selection.set(self.item_ids(item), source=self)
-        self.detail.setPlainText(self.describe(item))
+        self.show_item(item)
         self.update_buttons()
 
     def showEvent(self, event) -> None:
@@ -325,6 +325,10 @@ class CurationPanel(QWidget):
 
     def empty_text(self) -> str:
         return "Nothing here."
+
+    def show_item(self, item) -> None:
+        """Show the current item below the list (None: nothing is listed)."""
+        self.detail.setPlainText(self.empty_text() if item is None else self.describe(item))
 
     def update_buttons(self) -> None:
         pass
