@@ -56,9 +56,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     command("undo", "undo the last change made through MemLens", reason=False)
     command("redo", "redo the last change undone", reason=False)
 
-    p = command("duplicates", "list clusters of near-duplicate memories, or keep one as distinct")
-    p.add_argument("action", nargs="?", choices=("list", "keep"), default="list", help="default: list")
-    p.add_argument("ids", nargs="*", metavar="ID", help="for keep: the memories that are different facts")
+    p = command(
+        "duplicates",
+        "list clusters of near-duplicate memories; keep them as distinct, or keep one and archive the others",
+    )
+    p.add_argument(
+        "action", nargs="?", choices=("list", "keep", "keep-one"), default="list", help="default: list"
+    )
+    p.add_argument(
+        "ids",
+        nargs="*",
+        metavar="ID",
+        help="keep ID ID…: the memories are different facts; keep-one KEEP OTHER…: keep KEEP, "
+        "archive the others (restorable)",
+    )
     p.add_argument(
         "--threshold",
         type=float,
@@ -271,6 +282,22 @@ def _keep(args: argparse.Namespace, kind: str, reason: str) -> int:
     return 0
 
 
+def _keep_one(args: argparse.Namespace) -> int:
+    from memlens.cli import CliError
+    from memlens.core.duplicates import KeepOneRefused, keep_one
+
+    if len(args.ids) < 2:
+        raise CliError("duplicates keep-one takes the memory to keep, then the ones to archive.")
+    service = _open(args, args.ids)
+    kept, *others = args.ids
+    try:
+        change = keep_one(service, kept, others, reason=args.reason)
+    except KeepOneRefused as exc:
+        raise CliError(f"{exc} Nothing was changed.") from None
+    print(f"{change.label}: kept {kept}; archived {', '.join(others)} (memlens undo brings them back).")
+    return 0
+
+
 def cmd_duplicates(args: argparse.Namespace) -> int:
     from memlens.cli import CliError
     from memlens.core.dismissals import DUPLICATE, Dismissals
@@ -278,8 +305,10 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
 
     if args.action == "keep":
         return _keep(args, DUPLICATE, "kept as distinct")
+    if args.action == "keep-one":
+        return _keep_one(args)
     if args.ids:
-        raise CliError("duplicates lists the whole collection; ids go with 'keep'.")
+        raise CliError("duplicates lists the whole collection; ids go with 'keep' or 'keep-one'.")
     if not 0.0 < args.threshold <= 1.0:
         raise CliError(f"--threshold must be between 0 and 1, not {args.threshold}.")
     service = _open(args, [])

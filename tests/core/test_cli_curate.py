@@ -209,3 +209,23 @@ def test_bulk_on_a_filter_or_ids_with_a_dry_run_and_undo(cli, make_service):
     assert code == 1 and "not both" in err
     code, _, err = cli("bulk", "demo-0001")
     assert code == 1 and "Nothing to change" in err
+
+
+def test_duplicates_keep_one_archives_the_others_and_undoes(cli, make_service):
+    keep, *others = NURSE
+    before = {m: stored(make_service, m) for m in NURSE}
+    code, out, _ = cli("duplicates", "keep-one", keep, *others, "--reason", "one is enough")
+    assert code == 0 and out == (
+        f"Keep 1 of 3 memories: kept {keep}; archived {', '.join(others)} (memlens undo brings them back).\n"
+    )
+    assert stored(make_service, keep) == before[keep]
+    assert all(stored(make_service, m).status == Status.ARCHIVED for m in others)
+    assert make_service(DEMO_COLLECTION).history(others[0])[-1].reason == "one is enough"
+    assert keep not in cli("duplicates")[1]  # its cluster is gone
+    cli("undo")
+    assert {m: stored(make_service, m) for m in NURSE} == before
+
+    code, _, err = cli("duplicates", "keep-one", keep)
+    assert code == 1 and "the memory to keep, then the ones to archive" in err
+    code, _, err = cli("duplicates", "keep-one", keep, keep)
+    assert code == 1 and f"'{keep}' is named more than once. Nothing was changed." in err
