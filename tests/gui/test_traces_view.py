@@ -215,3 +215,51 @@ def test_a_pin_with_nothing_required_or_forbidden_is_refused_with_a_reason(qtbot
     assert "at least one memory" in dialog.error.text()
     assert panel.pinned.all(page.service.store.collection) == []
     dialog.reject()
+
+
+def test_retrievals_recorded_elsewhere_are_imported_from_the_tab(qtbot, demo_window, tmp_path, monkeypatch):
+    import json
+
+    from PySide6.QtWidgets import QInputDialog
+
+    page = demo_window.page
+    page.show_view("Traces")
+    panel = page.traces_panel
+    alice = a_memory(page.service, "alice")
+
+    def attr(key, value):
+        return {
+            "key": key,
+            "value": {"doubleValue": value} if isinstance(value, float) else {"stringValue": value},
+        }
+
+    span = {
+        "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "retrieve",
+        "startTimeUnixNano": "1767268800000000000", "endTimeUnixNano": "1767268800042500000",
+        "attributes": [
+            attr("openinference.span.kind", "RETRIEVER"), attr("input.value", "where does Alice live?"),
+            attr("retrieval.documents.0.document.id", alice.id),
+            attr("retrieval.documents.0.document.score", 0.8),
+            attr("retrieval.documents.0.document.content", alice.text),
+        ],
+    }  # fmt: skip
+    spans = tmp_path / "spans.json"
+    spans.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}))
+    panel.import_file(spans)
+    qtbot.waitUntil(lambda: "Imported 1 trace(s)." in panel.report.toPlainText(), timeout=20000)
+    assert "where does Alice live?" in panel.list.item(0).text()
+
+    # A Mem0 search result does not hold its query: the tab asks for it.
+    result = tmp_path / "mem0.json"
+    result.write_text(json.dumps({"results": [{"id": alice.id, "memory": alice.text, "score": 0.7}]}))
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Alice's home city", True))
+    panel.import_file(result)
+    qtbot.waitUntil(lambda: "Alice's home city" in panel.list.item(0).text(), timeout=20000)
+
+    # Anything else is refused with the reason, and nothing is added.
+    junk = tmp_path / "notes.json"
+    junk.write_text('{"notes": []}')
+    panel.import_file(junk)
+    qtbot.waitUntil(lambda: "Nothing was imported" in panel.report.toPlainText(), timeout=20000)
+    assert "neither an OTLP JSON export" in panel.report.toPlainText()
+    assert panel.list.count() == 2

@@ -16,8 +16,10 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -32,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from memlens.core.importers.trace_files import MEM0, read_trace_file, trace_file_format
 from memlens.core.pinned import PinnedQuery, PinnedStore, check_pinned
 from memlens.core.ranking import blend_of, describe, weights
 from memlens.core.record import utc_now
@@ -115,7 +118,7 @@ class TracesPanel(QWidget):
         self.list = QListWidget()
         self.list.currentRowChanged.connect(self._open_row)
 
-        self.header = QLabel("Run a search (or import traces) to see retrievals here.")
+        self.header = QLabel("Run a search, or import traces (below the list), to see retrievals here.")
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setWordWrap(True)
         self.hits = QTableWidget(0, 4)
@@ -189,6 +192,13 @@ class TracesPanel(QWidget):
         retention.addWidget(self.keep, 1)
         retention.addWidget(self.keep_days, 1)
         left_layout.addLayout(retention)
+        self.import_button = QPushButton("Import traces…")
+        self.import_button.setToolTip(
+            "Load retrievals recorded elsewhere: an OTLP JSON export of OpenInference retriever "
+            "spans, or a saved Mem0 search result"
+        )
+        self.import_button.clicked.connect(lambda: self.import_file())
+        left_layout.addWidget(self.import_button)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -238,6 +248,44 @@ class TracesPanel(QWidget):
             when = t.time.strftime("%m-%d %H:%M:%S")
             self.list.addItem(f"{when} · {t.origin} · {len(t.hits)} hits · {t.query[:60]}")
         self.list.blockSignals(False)
+
+    def import_file(self, path: str | Path | None = None, query: str | None = None) -> None:
+        """Ask for a trace file (and, for a Mem0 result, its query), then read it off the
+        GUI thread; what was imported, or why not, is said under the list."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Import retrieval traces", "", "JSON or JSON lines (*.json *.jsonl);;All files (*)"
+            )
+            if not path:
+                return
+        if trace_file_format(path) == MEM0 and query is None:
+            query, ok = QInputDialog.getText(
+                self, "Mem0 search result", "A Mem0 search result does not hold its query. What was asked?"
+            )
+            if not ok:
+                return
+        store, collection = self.service.traces, self.service.store.collection
+        if store is None:
+            return
+
+        def work(ctx) -> tuple[int, int]:
+            found = read_trace_file(path, collection, query)
+            return len(found), store.add_many(found)
+
+        self.workers.read("Importing traces", work, self._imported, self._import_failed)
+
+    def _imported(self, counts: tuple[int, int]) -> None:
+        found, kept = counts
+        skipped = f" ({found - kept} already imported or past the retention limit)" if found > kept else ""
+        self.report.setPlainText(
+            f"Imported {kept} trace(s){skipped}."
+            if found
+            else "No retriever spans in that file; nothing imported."
+        )
+        self.load()
+
+    def _import_failed(self, message: str) -> None:
+        self.report.setPlainText(f"Nothing was imported. {message}")
 
     def _set_retention(self) -> None:
         store = self.service.traces
