@@ -327,7 +327,7 @@ def run_size(n: int, import_n: int, graph: bool, encode_n: int, stacks_to: Path 
     row["peak_rss_model_mb"] = peak_rss_mb(window.embedder.pid) if window.embedder.pid else 0.0
     # Each process's own peak, added: an upper bound (they peak at different times).
     row["peak_rss_sum_of_peaks_mb"] = row["peak_rss_window_mb"] + row["peak_rss_model_mb"]
-    row["peak_rss_mb"] = memory.stop()
+    row["peak_rss_mb"], row["peak_rss_shares_mb"] = memory.stop()  # [window, model]
     window.workers.wait()
     window.close()
     shutil.rmtree(tmp, ignore_errors=True)

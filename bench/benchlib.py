@@ -62,7 +62,7 @@ def rss_mb() -> float:
 
 class TreeMemory:
     """Samples this process's and its children's resident memory together, from a
-    process of its own (bench/tree_memory.py); `stop()` gives the peak of the sum, MB."""
+    process of its own (bench/tree_memory.py)."""
 
     def __init__(self) -> None:
         import sys
@@ -72,10 +72,12 @@ class TreeMemory:
             [sys.executable, str(script), str(os.getpid())], stdout=subprocess.PIPE, text=True
         )
 
-    def stop(self) -> float:
+    def stop(self) -> tuple[float, list[float]]:
+        """The peak of the sum, and each process's share at that moment (this one first)."""
         self._sampler.terminate()
         out, _ = self._sampler.communicate(timeout=10)
-        return float(out.strip() or 0)
+        got = json.loads(out) if out.strip() else {"peak_mb": 0.0, "shares_mb": []}
+        return got["peak_mb"], got["shares_mb"]
 
 
 class Heartbeat:

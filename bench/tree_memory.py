@@ -1,6 +1,6 @@
 """The peak resident memory of a process and its children together, sampled from outside.
 
-    python bench/tree_memory.py PID     # prints the peak in MB when sent SIGTERM
+    python bench/tree_memory.py PID     # prints the peak (JSON, MB) when sent SIGTERM
 
 MemLens runs its model in a child process, so "peak memory, model included" is the peak
 of the sum of both resident sets. Adding each process's own peak (VmHWM) overstates it:
@@ -11,6 +11,8 @@ taken; a spike shorter than that can be missed, which VmHWM would not.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import sys
@@ -51,17 +53,20 @@ def main() -> int:
     root = int(sys.argv[1])
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
-    peak, pids, looked = 0, [root], 0.0
+    peak, parts, pids, looked = 0, {}, [root], 0.0
     while not stop and Path(f"/proc/{root}").exists():
         now = time.monotonic()
         if now - looked > 0.5:  # new children (the model's process) are rare
             pids, looked = [p for p in tree(root) if p != os.getpid()], now
-        peak = max(peak, sum(rss_kb(p) for p in pids))
+        sizes = {p: rss_kb(p) for p in pids}
+        if sum(sizes.values()) > peak:
+            peak, parts = sum(sizes.values()), sizes
         time.sleep(0.02)
-    try:
-        print(f"{peak / 1024:.1f}", flush=True)
-    except BrokenPipeError:  # the bench it measured for has ended
-        pass
+    # The peak, and what each process held at that moment (the root first).
+    order = [root] + [p for p in parts if p != root]
+    shares = [round(parts.get(p, 0) / 1024, 1) for p in order]
+    with contextlib.suppress(BrokenPipeError):  # the bench it measured for has ended
+        print(json.dumps({"peak_mb": round(peak / 1024, 1), "shares_mb": shares}), flush=True)
     return 0
 
 
