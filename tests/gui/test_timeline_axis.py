@@ -7,8 +7,10 @@ import itertools
 import re
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
-from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QImage, QPainter
 
 from memlens.core.record import MemoryRecord
 from memlens.gui.palette import OTHER, QUALITATIVE
@@ -50,38 +52,76 @@ SPANS = {
 }
 
 
-def drawn_labels(view: TimelineView, lo: datetime, hi: datetime) -> list[list[tuple[float, str]]]:
-    """Per tick level, the (x in pixels, text) of each date label with `lo`–`hi` in view."""
+def drawn_labels(view: TimelineView, lo: datetime, hi: datetime) -> list[tuple[QRectF, str]]:
+    """The date labels the axis draws with `lo`–`hi` in view, left to right: (where, text)."""
     view.box.setXRange(lo.timestamp(), hi.timestamp(), padding=0)
     view.grab()  # lay out and paint, as on screen
     axis = view.plot.getAxis("bottom")
-    a, b = lo.timestamp(), hi.timestamp()
-    px = axis.width() / (b - a)
-    return [
-        [((v - a) * px, s) for v, s in zip(values, axis.tickStrings(values, 1.0, spacing), strict=True)]
-        for spacing, values in axis.tickValues(a, b, axis.width())
-    ]
+    image = QImage(axis.size().toSize(), QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _line, _ticks, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return sorted(((rect, text) for rect, _flags, text in texts), key=lambda label: label[0].left())
 
 
 @pytest.mark.parametrize("zoom", list(SPANS))
 def test_the_date_axis_reads_at_every_zoom_from_years_to_seconds(timeline, zoom):
     view, _times = timeline
     span, pattern = SPANS[zoom]
-    levels = drawn_labels(view, START, START + span)
-    texts = [s for level in levels for _x, s in level]
+    texts = [text for _rect, text in drawn_labels(view, START, START + span)]
     assert len(texts) >= 3, texts
     assert any(re.search(pattern, s) for s in texts), texts
 
 
-@pytest.mark.parametrize("days", [5 * 365, 700, 60, 3, 0.25, 40 / 86400])
+@pytest.mark.parametrize("days", [5 * 365, 700, 60, 3, 0.25, 40 / 86400, 7 / 86400, 1 / 86400])
 def test_no_two_date_labels_overprint(timeline, days):
     view, _times = timeline
-    metrics = QFontMetrics(view.plot.getAxis("bottom").style.get("tickFont") or QFont())
-    levels = drawn_labels(view, START, START + timedelta(days=days))
-    placed = sorted((x, s) for level in levels for x, s in level)
-    for (x0, s0), (x1, s1) in itertools.pairwise(placed):
-        half_widths = (metrics.horizontalAdvance(s0) + metrics.horizontalAdvance(s1)) / 2
-        assert x1 - x0 >= half_widths, (s0, s1, x1 - x0)
+    labels = drawn_labels(view, START, START + timedelta(days=days))
+    for (a, s0), (b, s1) in itertools.pairwise(labels):
+        assert not a.intersects(b), (s0, s1)
+
+
+def time_read(text: str, minute: datetime) -> datetime:
+    """The time a label says: "09:00:51", or "…50.5" within `minute`."""
+    if text.startswith("…"):
+        return minute + timedelta(seconds=float(text[1:]))
+    hour, mins, secs = (int(part) for part in text.split(":"))
+    return minute.replace(hour=hour, minute=mins, second=secs)
+
+
+@pytest.mark.parametrize("seconds", [1, 2, 7, 30])
+def test_a_few_seconds_read_as_times_of_a_named_day(timeline, seconds):
+    view, _times = timeline
+    lo = at(50.2)  # 09:00:50.2
+    hi = lo + timedelta(seconds=seconds)
+    labels = drawn_labels(view, lo, hi)
+    axis = view.plot.getAxis("bottom")
+    assert any(re.fullmatch(r"09:0[01]:\d{2}", text) for _rect, text in labels), labels
+    assert all(re.fullmatch(r"09:0[01]:\d{2}|…\d{2}\.\d{1,3}", text) for _rect, text in labels), labels
+    # Each label says the time at its tick, to the pixel.
+    px_per_s = axis.width() / seconds
+    for rect, text in labels:
+        said = (time_read(text, START) - lo).total_seconds() * px_per_s
+        assert abs(said - rect.center().x()) <= 1.0, (text, said, rect.center().x())
+    # The title names the day, and the minute too while labels read "…50.5".
+    assert axis.labelText.startswith("Wed 1 Mar 2023") and axis.labelText.endswith("UTC")
+    if any(text.startswith("…") for _rect, text in labels):
+        assert "09:00" in axis.labelText
+
+
+def test_marks_are_drawn_at_the_one_second_zoom(timeline):
+    view, times = timeline
+    memory = times[1]  # 09:01:00, the year-long span of the store around it
+    view.box.setXRange(memory.timestamp() - 0.5, memory.timestamp() + 0.5, padding=0)
+    image = view.grab().toImage()
+    x, y = view.created.getData()
+    row = int(np.argmin(np.abs(x - memory.timestamp())))
+    at_mark = view.canvas.mapFromScene(view.box.mapViewToScene(QPointF(x[row], y[row])))
+    drawn = image.pixelColor(view.canvas.mapTo(view, at_mark))
+    brush = view.created.data["brush"][row].color()  # a little see-through: close, not equal
+    assert max(abs(a - b) for a, b in zip(drawn.getRgb()[:3], brush.getRgb()[:3], strict=True)) < 24
 
 
 def test_the_density_strip_counts_what_the_view_covers(qtbot, timeline):

@@ -16,6 +16,15 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pyqtgraph as pg
+from pyqtgraph.graphicsItems.DateAxisItem import (
+    MONTH_DAY_ZOOM_LEVEL,
+    MS_SPACING,
+    YEAR_MONTH_ZOOM_LEVEL,
+    TickSpec,
+    ZoomLevel,
+    makeMSStepper,
+    makeSStepper,
+)
 from PySide6.QtCore import QDateTime, QPointF, Qt, QTimer, QTimeZone, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (
@@ -93,16 +102,41 @@ def _dashed(colour: str, width: float) -> pg.QtGui.QPen:
     return p
 
 
+# Below ~15 s of view pyqtgraph labels only minutes and "%S.%f" ("50.500", no hour or
+# minute): here whole seconds are the major labels and fractions ("…50.5") the minor ones.
+_SUBSECOND_ZOOM = ZoomLevel(
+    [
+        TickSpec(1, makeSStepper(1), "%H:%M:%S", autoSkip=[1, 5, 15, 30]),
+        TickSpec(MS_SPACING, makeMSStepper(MS_SPACING), "", autoSkip=[1, 5, 10, 25]),
+    ],
+    "99:99:99",
+)
+# What the tick labels of each zoom leave out, said once in the axis title.
+_CONTEXT_FORMAT = {id(YEAR_MONTH_ZOOM_LEVEL): "%Y", id(MONTH_DAY_ZOOM_LEVEL): "%b %Y"}
+_DAY_FORMAT = "%a {day} %b %Y"  # {day}: the day without a leading zero, on any platform
+
+
 class _DateAxis(pg.DateAxisItem):
     """pyqtgraph's date axis in UTC, minus minor labels that would collide with a major one
     ("29" beside "Oct"), and minus a minor level whose labels would overprint each other
-    (every month over five years on a laptop screen)."""
+    (every month over five years on a laptop screen). Seconds keep their hour and minute
+    down to the view's one-second limit, and the axis title names the date (and, below
+    whole seconds, the minute) the labels leave out."""
 
     CLEARANCE_PX = 34
     LABEL_GAP_PX = 6
+    _show_context = False  # pyqtgraph resizes the axis before __init__ returns
 
-    def __init__(self) -> None:
+    def __init__(self, show_context: bool = True) -> None:
         super().__init__("bottom", utcOffset=0)
+        self.zoomLevels[1] = _SUBSECOND_ZOOM
+        self.fontMetrics = QFontMetrics(QFont())  # until a paint gives the painter's
+        self._show_context = show_context
+
+    def tickStrings(self, values, scale, spacing):
+        if spacing == MS_SPACING:
+            return [_fraction_label(v) for v in values]
+        return super().tickStrings(values, scale, spacing)
 
     def tickValues(self, minVal, maxVal, size):
         levels = super().tickValues(minVal, maxVal, size)
@@ -130,13 +164,74 @@ class _DateAxis(pg.DateAxisItem):
         widest = max(metrics.horizontalAdvance(s) for s in self.tickStrings(values, 1.0, spacing))
         return float(np.diff(values).min()) * px_per_s >= widest + self.LABEL_GAP_PX
 
+    # -- the title: what the tick labels leave out ---------------------------------
+    def setRange(self, mn, mx):
+        super().setRange(mn, mx)
+        self._update_context()
 
-class _Marks(pg.ScatterPlotItem):
+    def resizeEvent(self, ev=None):
+        super().resizeEvent(ev)
+        self._update_context()
+
+    def _update_context(self) -> None:
+        if not self._show_context or self.label is None:
+            return
+        lo, hi = self.range
+        size = self.geometry().width()
+        if hi <= lo or size <= 0:
+            return
+        self.setZoomLevelForDensity((hi - lo) / size)
+        text = _context_text(lo, hi, self.zoomLevel)
+        if text != self.labelText:
+            self.setLabel(text, color="#4b5563")
+
+
+def _fraction_label(ts: float) -> str:
+    """A sub-second tick as its second and fraction: "…50.5", "…50.25"."""
+    ms = round(ts * 1000)
+    second, fraction = (ms // 1000) % 60, ms % 1000
+    return f"…{second:02d}.{fraction:03d}".rstrip("0")
+
+
+def _context_text(lo: float, hi: float, level: ZoomLevel) -> str:
+    """The dates (and minutes, below whole seconds) from `lo` to `hi`, at the precision
+    the tick labels of `level` lack: "Wed 1 Mar 2023 UTC", "Mar 2023 – Apr 2023 UTC"."""
+    date_format = _CONTEXT_FORMAT.get(id(level), _DAY_FORMAT)
+    minute_format = " %H:%M" if level is _SUBSECOND_ZOOM else ""
+    dates = [_utc(t).strftime(date_format.replace("{day}", str(_utc(t).day))) for t in (lo, hi)]
+    minutes = [_utc(t).strftime(minute_format) for t in (lo, hi)]
+    if dates[0] != dates[1]:
+        text = f"{dates[0]}{minutes[0]} – {dates[1]}{minutes[1]}"
+    elif minutes[0] != minutes[1]:
+        text = f"{dates[0]}{minutes[0]} –{minutes[1]}"
+    else:
+        text = dates[0] + minutes[0]
+    return f"{text} UTC"
+
+
+class _BoundedByView:
+    """Bounds cut to (a margin around) the view. A layer spanning a year is 10^10 pixels
+    wide at a one-second zoom, past what Qt's culling can count, and was not drawn."""
+
+    def boundingRect(self):
+        rect = super().boundingRect()
+        view = self.viewRect()
+        if view is None or rect.isEmpty():
+            return rect
+        margin_x, margin_y = view.width(), view.height()
+        return rect.intersected(view.adjusted(-margin_x, -margin_y, margin_x, margin_y))
+
+
+class _Marks(_BoundedByView, pg.ScatterPlotItem):
     """A mark layer that leaves clicks to the view's numpy picking: pyqtgraph's own search
     builds an object per point on the first click after new data (0.2 s at 100,000)."""
 
     def mouseClickEvent(self, ev):
         ev.ignore()
+
+
+class _Lines(_BoundedByView, pg.PlotCurveItem):
+    """Lines joining marks, drawn at any zoom (see _BoundedByView)."""
 
 
 class _TimeBox(pg.ViewBox):
@@ -288,7 +383,7 @@ class TimelineView(QWidget):
             axis.setPen("#9ca3af")
         self.plot.getAxis("left").setStyle(tickLength=0)
 
-        self.strip = self.canvas.addPlot(row=2, col=0, axisItems={"bottom": _DateAxis()})
+        self.strip = self.canvas.addPlot(row=2, col=0, axisItems={"bottom": _DateAxis(show_context=False)})
         self.strip.hideButtons()
         self.strip.setMaximumHeight(72)
         self.strip.setXLink(self.plot)
@@ -315,7 +410,7 @@ class TimelineView(QWidget):
         self.strip.addItem(self.density_events)
 
         self.bands: list[pg.LinearRegionItem] = []
-        self.lifelines = pg.PlotCurveItem(connect="pairs", pen=pen("#9ca3af", 1, 120))
+        self.lifelines = _Lines(connect="pairs", pen=pen("#9ca3af", 1, 120))
         self.created = _Marks(pxMode=True, size=CREATED_SIZE, pen=None, tip=None)
         self.superseded = _Marks(
             pxMode=True,
