@@ -3,7 +3,7 @@ shows the past in the table and the inspector, and it follows changes."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from gui_support import column_values, type_search, wait_idle
 from memlens.core.record import Status
@@ -71,6 +71,13 @@ def test_as_of_shows_the_old_text_and_the_deleted_memory_read_only(qtbot, demo_w
     assert page.inspector.text.toPlainText() == old_text
     assert page.inspector.text.isReadOnly() and not page.inspector.save_button.isEnabled()
     assert "(read-only)" in page.inspector.title.text()
+
+    # Moved while already on, the past follows: the edit and the deletion are back in it.
+    timeline.set_as_of(datetime.now(UTC) + timedelta(minutes=1))  # kept just after the last change
+    qtbot.waitUntil(lambda: deleted not in page.model.ids, timeout=5000)
+    wait_idle(qtbot, demo_window)
+    assert page.model.snapshot is not None
+    assert "Corrected: this memory was rewritten today." in column_values(page, "Memory")
 
     timeline.set_as_of(None)
     qtbot.waitUntil(lambda: page.model.snapshot is None, timeout=5000)

@@ -841,10 +841,15 @@ class TimelineView(QWidget):
         return _utc(self.as_of_edit.dateTime().toSecsSinceEpoch())
 
     def set_as_of(self, when: datetime | None) -> None:
-        """Switch time travel on at `when`, or off with None (emits sig_as_of)."""
+        """Switch time travel on at `when`, or off with None (emits sig_as_of once)."""
         if when is not None:
             self._move_as_of(when.timestamp())
-        self.as_of_box.setChecked(when is not None)
+        on = when is not None
+        if self.as_of_box.isChecked() != on:
+            self.as_of_box.setChecked(on)  # which emits, through _as_of_toggled
+            return
+        self._as_of_timer.stop()  # already on (or off): no toggle would say it moved
+        self._emit_as_of()
 
     def _as_of_toggled(self, on: bool) -> None:
         for w in (self.as_of_edit, self.as_of_slider):
