@@ -3,10 +3,13 @@ aggregated when zoomed out without losing what is seen."""
 
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtSvg import QSvgGenerator
 
 from memlens.gui import node_layer
 from memlens.gui.node_layer import NodeLayer, _topmost_per_cell
@@ -63,3 +66,38 @@ def test_zoomed_out_aggregate_paints_the_same_picture(qtbot, monkeypatch):
 
     differ = (np.abs(pixels(full).astype(int) - pixels(aggregated).astype(int)).max(axis=2) > 60).mean()
     assert differ < 0.02  # what is hidden under the top node of a cell is not missed
+
+
+def test_painted_into_an_svg_nodes_are_shapes_in_their_colours(qtbot, tmp_path):
+    pos = np.array([[2.0, 2.0], [8.0, 8.0], [5.0, 5.0]])
+    plot, layer = layer_in_plot(qtbot, pos, np.array([255, 255, 40]))
+    layer.set_nodes(
+        pos, np.arange(3), [QColor("#4e79a7"), QColor("#e15759")], np.array([0, 1, 0]),
+        np.array([255, 255, 40]), np.array([10.0, 16.0, 10.0]), np.array([False, False, True]),
+    )  # fmt: skip
+    generator = QSvgGenerator()
+    generator.setFileName(str(tmp_path / "nodes.svg"))
+    generator.setSize(plot.size())
+    generator.setViewBox(plot.rect())
+    painter = QPainter(generator)
+    plot.render(painter)
+    painter.end()
+
+    svg = "{http://www.w3.org/2000/svg}"
+    root = ElementTree.parse(tmp_path / "nodes.svg").getroot()
+    assert not list(root.iter(f"{svg}image"))
+    shapes = {
+        (child.tag.removeprefix(svg), group.get("fill"), group.get("fill-opacity")): child.attrib
+        for group in root.iter(f"{svg}g")
+        for child in group
+        if child.tag in (f"{svg}circle", f"{svg}rect") and group.get("fill") not in ("#ffffff", "none")
+    }
+    assert shapes.keys() == {
+        ("circle", "#4e79a7", "1"),
+        ("circle", "#e15759", "1"),
+        ("rect", "#4e79a7", "0.156863"),  # a faded square: alpha 40 of 255
+    }
+    assert float(shapes["circle", "#e15759", "1"]["r"]) == 8  # 16 px across
+    centre = plot.mapFromScene(plot.getViewBox().mapViewToScene(QPointF(8.0, 8.0)))
+    circle = shapes["circle", "#e15759", "1"]
+    assert abs(float(circle["cx"]) - centre.x()) < 1 and abs(float(circle["cy"]) - centre.y()) < 1

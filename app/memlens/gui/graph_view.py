@@ -568,10 +568,20 @@ class GraphView(QWidget):
         generator.setFileName(str(path))
         generator.setSize(self.plot.size())
         generator.setViewBox(self.plot.rect())
+        generator.setResolution(self.plot.logicalDpiX())  # else text comes out at 72/96 of its size
         generator.setTitle("MemLens graph" if self.mode == "graph" else "MemLens semantic map")
         painter = QPainter(generator)
-        self.plot.render(painter)
-        painter.end()
+        # In export mode pyqtgraph's scatter items (the selection ring, the query star)
+        # draw shapes too, not pieces of their bitmap atlas.
+        items = [item for item in self.plot.scene().items() if hasattr(item, "setExportMode")]
+        for item in items:
+            item.setExportMode(True, {"antialias": True})
+        try:
+            self.plot.render(painter)
+        finally:
+            painter.end()
+            for item in items:
+                item.setExportMode(False)
 
     # -- selection ---------------------------------------------------------------
     def _on_selection(self, ids: list, current: str, source: object) -> None:

@@ -4,7 +4,8 @@ pyqtgraph's ScatterPlotItem looks up a style for every point in Python whenever 
 is set: at 100,000 memories each search (lit and faded nodes) or new scene held the GUI
 thread for a second, and a zoom or pan repainted every point (47 ms). Here a node's style
 is a small integer (colour, lit or faded, size, symbol); each style is drawn once into an
-atlas, and a paint is a few numpy operations and one drawPixmapFragments call. When more
+atlas, and a paint is a few numpy operations and one drawPixmapFragments call. Painted
+into an SVG or PDF, nodes are drawn as shapes instead. When more
 than AGGREGATE_FROM nodes are in view (zoomed out), nodes are drawn as an aggregate: one
 per CELL_PX square of the screen, the one that would be drawn on top, since the others
 would be hidden under it anyway.
@@ -19,8 +20,10 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import internals
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter, QPixmap
+from PySide6.QtGui import QBrush, QColor, QPaintEngine, QPainter, QPixmap
 
+# Paint engines that write shapes (SVG, PDF): nodes go out as shapes, not atlas pieces.
+VECTOR_ENGINES = (QPaintEngine.Type.SVG, QPaintEngine.Type.Pdf)
 AGGREGATE_FROM = 20_000  # nodes in view from which they are drawn one per cell
 CELL_PX = 2
 
@@ -60,6 +63,7 @@ class NodeLayer(pg.GraphicsObject):
         self._index = np.zeros(0, dtype=np.int64)
         self._sizes = np.zeros(0, dtype=np.float32)
         self._colours: list[QColor] = []  # per style
+        self._specs: list[tuple[QColor, int, bool]] = []  # per style: colour, size, square
         self._rects = np.zeros((0, 4))  # per style: x, y, w, h in the atlas
         self._atlas = QPixmap()
         self._fragments = internals.PrimitiveArray(QPainter.PixmapFragment, 10)
@@ -84,7 +88,7 @@ class NodeLayer(pg.GraphicsObject):
         keys = (shade * 65 + px) * 2 + square.astype(np.int64)
         unique, style = np.unique(keys, return_inverse=True)
         self._colours = []
-        specs = []
+        self._specs = []
         for key in unique.tolist():
             key, is_square = divmod(key, 2)
             key, width = divmod(key, 65)
@@ -92,8 +96,8 @@ class NodeLayer(pg.GraphicsObject):
             qc = QColor(palette[c])
             qc.setAlpha(a)
             self._colours.append(qc)
-            specs.append((qc, width, bool(is_square)))
-        self._atlas, self._rects = _render_atlas(specs)
+            self._specs.append((qc, width, bool(is_square)))
+        self._atlas, self._rects = _render_atlas(self._specs)
         self.prepareGeometryChange()
         self._pos = np.asarray(pos, dtype=np.float64).reshape(-1, 2)
         self._index = np.asarray(index, dtype=np.int64)
@@ -154,8 +158,21 @@ class NodeLayer(pg.GraphicsObject):
 
     # -- drawing ---------------------------------------------------------------
     def paint(self, p: QPainter, *_args) -> None:
-        if not len(self._pos):
+        rows, dx, dy = self._rows_in_view(p)
+        if not len(rows):
             return
+        p.save()
+        p.resetTransform()
+        if p.paintEngine().type() in VECTOR_ENGINES:
+            self._paint_shapes(p, rows, dx[rows], dy[rows])
+        else:
+            self._paint_fragments(p, rows, dx[rows], dy[rows])
+        p.restore()
+
+    def _rows_in_view(self, p: QPainter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows to draw (in drawing order), and every node's device position."""
+        if not len(self._pos):
+            return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
         tr = p.transform()
         x, y = self._pos[:, 0], self._pos[:, 1]
         dx = tr.m11() * x + tr.m21() * y + tr.m31()
@@ -167,18 +184,36 @@ class NodeLayer(pg.GraphicsObject):
         rows = np.flatnonzero((dx > -pad) & (dx < width + pad) & (dy > -pad) & (dy < height + pad))
         if len(rows) > AGGREGATE_FROM:
             rows = _topmost_per_cell(rows, dx[rows], dy[rows])
-        if not len(rows):
-            return
+        return rows, dx, dy
+
+    def _paint_fragments(self, p: QPainter, rows: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> None:
+        """Each node a piece of the atlas: one call, whatever the count."""
         self._fragments.resize(len(rows))
         frags = self._fragments.ndarray()
-        frags[:, 0] = dx[rows]
-        frags[:, 1] = dy[rows]
+        frags[:, 0] = dx
+        frags[:, 1] = dy
         frags[:, 2:6] = self._rects[self._style[rows]]
         frags[:, 6:10] = [1.0, 1.0, 0.0, 1.0]  # scale x, scale y, rotation, opacity
-        p.save()
-        p.resetTransform()
         p.drawPixmapFragments(*self._fragments.drawargs(), self._atlas)
-        p.restore()
+
+    def _paint_shapes(self, p: QPainter, rows: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> None:
+        """Each node a circle or square, as the atlas draws it: an SVG or PDF of the view
+        then holds shapes that scale and can be edited, not a bitmap per node."""
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(Qt.PenStyle.NoPen)
+        style = self._style[rows]
+        # Runs of one style, in drawing order, so what is on top stays on top.
+        starts = np.flatnonzero(np.diff(style, prepend=-1))
+        for start, stop in zip(starts, [*starts[1:], len(rows)], strict=True):
+            colour, size, square = self._specs[style[start]]
+            p.setBrush(colour)
+            lefts, tops = (dx[start:stop] - size / 2).tolist(), (dy[start:stop] - size / 2).tolist()
+            shapes = [QRectF(x, y, size, size) for x, y in zip(lefts, tops, strict=True)]
+            if square:
+                p.drawRects(shapes)
+            else:
+                for shape in shapes:
+                    p.drawEllipse(shape)
 
     # -- picking ---------------------------------------------------------------
     def points_at(self, pos: QPointF) -> list[NodePoint]:
