@@ -8,6 +8,7 @@ from xml.etree import ElementTree
 
 import networkx as nx
 import numpy as np
+import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QTextDocument
 from PySide6.QtSvg import QSvgRenderer
@@ -168,8 +169,46 @@ def test_exports(qtbot, demo_window, tmp_path):
     page = demo_window.page
     for fmt in ("png", "svg", "graphml"):
         page.export(fmt, tmp_path / f"g.{fmt}")
-    assert QImage(str(tmp_path / "g.png")).width() >= 1200
+    png = QImage(str(tmp_path / "g.png"))
+    assert png.width() >= 1200
     assert nx.read_graphml(tmp_path / "g.graphml").number_of_nodes() == 324
+
+    # The PNG is the view drawn larger: its nodes and its legend grow with it.
+    view = page.graph_view
+    source = view.plot.getPlotItem().sceneBoundingRect()
+    scale = png.width() / source.width()
+    loneliest = int(np.argmax(nearest_neighbour_px(view)))
+    centre = (
+        view.box.mapViewToScene(QPointF(*(float(v) for v in view._pos[loneliest]))) - source.topLeft()
+    ) * scale
+    reach = 0.75 * float(view.marker_sizes()[loneliest]) / 2 * scale  # inside the node, drawn larger
+    colour = next(p.brush().color() for p in view.nodes.points() if p.data() == loneliest)
+    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        assert QColor(png.pixel((centre + QPointF(dx, dy) * reach).toPoint())).name() == colour.name()
+    right_of_plot = view.box.sceneBoundingRect().right()
+    on_screen_legend = ink_rows(
+        view.plot.grab().toImage(), view.plot.mapFromScene(QPointF(right_of_plot, 0)).x()
+    )
+    assert ink_rows(png, (right_of_plot - source.left()) * scale) == pytest.approx(
+        on_screen_legend * scale, rel=0.15
+    )
+
+
+def nearest_neighbour_px(view) -> np.ndarray:
+    """How far each node lies from its nearest other node, in pixels on screen."""
+    px = view.box.viewPixelSize()
+    xy = view._pos / np.array(px)
+    d = np.linalg.norm(xy[:, None, :] - xy[None, :, :], axis=2)
+    np.fill_diagonal(d, np.inf)
+    return d.min(axis=1)
+
+
+def ink_rows(image: QImage, from_x: float) -> int:
+    """How many rows, top to bottom, the ink right of `from_x` spans."""
+    img = image.convertToFormat(QImage.Format.Format_RGB32)
+    arr = np.frombuffer(img.constBits(), dtype=np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)
+    rows = np.flatnonzero((arr[:, int(from_x) + 2 : img.width(), :3].min(axis=2) < 200).any(axis=1))
+    return int(rows[-1] - rows[0] + 1) if len(rows) else 0
 
 
 def svg_fills(path) -> list[str]:

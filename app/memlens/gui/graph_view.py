@@ -109,9 +109,15 @@ class _SelectBox(pg.ViewBox):
 
 class _Legend(pg.LegendItem):
     """A legend at a fixed place in its column. Not anchored: an anchor follows its parent's
-    geometry, and at exit that signal reached the already deleted column."""
+    geometry, and at exit that signal reached the already deleted column. Scaled with the
+    rest of the plot (pyqtgraph keeps a legend at screen size, for one inside a zoomable
+    view): a PNG exported at twice the size had it at half the size of everything else."""
 
     MARGIN = 4
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.setFlag(self.GraphicsItemFlag.ItemIgnoresTransformations, False)
 
     def updateSize(self) -> None:
         super().updateSize()  # which moves it to (0, 0)

@@ -161,10 +161,13 @@ class NodeLayer(pg.GraphicsObject):
         rows, dx, dy = self._rows_in_view(p)
         if not len(rows):
             return
+        # An export at a higher resolution (pyqtgraph's ImageExporter) scales the nodes as
+        # it scales the other markers; the atlas holds them at screen size only.
+        scale = self._exportOpts.get("resolutionScale", 1.0) if self._exportOpts else 1.0
         p.save()
         p.resetTransform()
-        if p.paintEngine().type() in VECTOR_ENGINES:
-            self._paint_shapes(p, rows, dx[rows], dy[rows])
+        if p.paintEngine().type() in VECTOR_ENGINES or scale != 1.0:
+            self._paint_shapes(p, rows, dx[rows], dy[rows], scale)
         else:
             self._paint_fragments(p, rows, dx[rows], dy[rows])
         p.restore()
@@ -196,9 +199,12 @@ class NodeLayer(pg.GraphicsObject):
         frags[:, 6:10] = [1.0, 1.0, 0.0, 1.0]  # scale x, scale y, rotation, opacity
         p.drawPixmapFragments(*self._fragments.drawargs(), self._atlas)
 
-    def _paint_shapes(self, p: QPainter, rows: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> None:
-        """Each node a circle or square, as the atlas draws it: an SVG or PDF of the view
-        then holds shapes that scale and can be edited, not a bitmap per node."""
+    def _paint_shapes(
+        self, p: QPainter, rows: np.ndarray, dx: np.ndarray, dy: np.ndarray, scale: float = 1.0
+    ) -> None:
+        """Each node a circle or square, as the atlas draws it (`scale` times the size): an
+        SVG or PDF of the view then holds shapes that scale and can be edited, not a bitmap
+        per node."""
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setPen(Qt.PenStyle.NoPen)
         style = self._style[rows]
@@ -206,6 +212,7 @@ class NodeLayer(pg.GraphicsObject):
         starts = np.flatnonzero(np.diff(style, prepend=-1))
         for start, stop in zip(starts, [*starts[1:], len(rows)], strict=True):
             colour, size, square = self._specs[style[start]]
+            size *= scale
             p.setBrush(colour)
             lefts, tops = (dx[start:stop] - size / 2).tolist(), (dy[start:stop] - size / 2).tolist()
             shapes = [QRectF(x, y, size, size) for x, y in zip(lefts, tops, strict=True)]
