@@ -15,6 +15,7 @@ from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication, QToolTip
 
 from gui_support import type_search, wait_idle
+from memlens.gui.label_layout import LabelPlacer, MarkerGrid, label_text
 from tests_support import QueryRecorder
 
 MAYA = "demo-0041"  # "Bob's daughter Maya is 7 years old."
@@ -62,6 +63,56 @@ def test_graph_renders_the_demo_store_with_legend_and_labels(qtbot, demo_window)
     legend = view.legend.sceneBoundingRect()
     assert not legend.intersects(view.box.sceneBoundingRect())
     assert not any(legend.intersects(item.sceneBoundingRect()) for item in view._labels)
+
+
+def test_labels_cut_at_a_word_and_drop_a_leading_date():
+    assert label_text("Carol asked for help with a Go module for parsing") == "Carol asked for help with a…"
+    assert label_text("Alice bought pears, apples, and plums today") == "Alice bought pears, apples…"
+    assert label_text("On Mon 14 Sep  alice said\nhi") == "Alice said hi"
+    assert label_text("x" * 40) == "x" * 28 + "…"  # one long word: cut where it must be
+
+
+def test_a_label_takes_a_free_corner_beside_its_node_or_none():
+    # Nodes 8 px across at (100, 100), (115, 85) up and right of it, and (85, 115).
+    x, y, radius = np.array([100.0, 115.0, 85.0]), np.array([100.0, 85.0, 115.0]), np.full(3, 4.0)
+    placer = LabelPlacer(400, 300, MarkerGrid(x, y, radius, 400, 300))
+    left, top, _right, _bottom = placer.place(100.0, 100.0, 4.0, (60, 16), inset=1)
+    assert left > 100 and top > 100  # up-right and down-left are taken: down-right
+    assert placer.place(100.0, 100.0, 4.0, (60, 16), inset=1)[2] < 100  # then up-left...
+    assert placer.place(100.0, 100.0, 4.0, (60, 16), inset=1) is None  # ...then nothing is left
+    assert placer.place(390.0, 290.0, 4.0, (60, 16), inset=1)[0] < 390  # kept inside the plot
+
+
+def test_labels_repeat_no_text_and_lie_on_no_other_node(qtbot, demo_window):
+    page = demo_window.page
+    records = page.service.records(page.service.select_all())
+    assert len({label_text(r.text) for r in records}) < len(records)  # some would read alike
+    for tab, view in ((1, page.graph_view), (2, page.map_view)):
+        show_tab(qtbot, demo_window, tab)
+        qtbot.wait(200)  # labels are placed shortly after the view settles
+        texts = [item.toPlainText() for item in view._labels]
+        assert len(texts) >= 10 and len(set(texts)) == len(texts)
+        for item, row in zip(view._labels, view.label_rows, strict=True):
+            text, full = item.toPlainText(), label_text(view.scene.records[row].text, limit=10**6)
+            if text.endswith("…"):  # cut after a whole word
+                assert full.startswith(text[:-1]) and full[len(text) - 1] in " ,;:-–", (text, full)
+            box = item.sceneBoundingRect()
+            assert box.intersects(view.box.sceneBoundingRect()) and not box.intersects(
+                view.legend.sceneBoundingRect()
+            )
+            for j, marker in markers_on_screen(view):
+                assert j == row or not box.intersects(marker), (text, view.scene.graph.nodes[j])
+
+
+def markers_on_screen(view) -> list[tuple[int, QRectF]]:
+    """Each drawn node and the square its marker covers, in scene coordinates."""
+    sizes = view.marker_sizes()
+    out = []
+    for j in np.flatnonzero(view._visible):
+        centre = view.box.mapViewToScene(QPointF(*(float(v) for v in view._pos[j])))
+        half = float(sizes[j]) / 2
+        out.append((int(j), QRectF(centre.x() - half, centre.y() - half, 2 * half, 2 * half)))
+    return out
 
 
 def test_selection_follows_both_ways(qtbot, demo_window):

@@ -8,13 +8,12 @@ Never a graphics item per memory, so 100,000 memories stay one draw call per lay
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -37,6 +36,7 @@ from memlens.core.graph import EDGE_TYPES, NODE_KINDS, GraphOptions, community_l
 from memlens.core.graph_scene import GraphScene
 from memlens.core.layout import umap_available
 from memlens.core.record import MemoryRecord
+from memlens.gui.label_layout import LabelPlacer, MarkerGrid, label_text
 from memlens.gui.node_layer import NodeLayer
 from memlens.gui.palette import EDGE_COLOURS, FADED_ALPHA, STATUS, CategoryColours, pen
 from memlens.gui.selection import SelectionModel
@@ -55,32 +55,11 @@ MAX_LABELS = 28
 MAX_COLOURS = 11  # named colours; the rest are "other", so the legend names every colour
 DEFAULT_GRAPH_EDGES = ("link", "merge", "session", "semantic")
 DEFAULT_MAP_EDGES = ("link", "merge")
-LABEL_CELL = (24, 20)  # grid cell in pixels; a label claims the cells its text covers, plus a margin
-LABEL_CHARS = 28
+LABEL_MARGIN_PX = 1  # a label's clear margin around its text (Qt's default is 4)
 EXTRA_NODE_COLOUR = "#374151"
 EXTRA_NODE_ALPHA = 200  # drawn between faded and lit memories
 EDGE_DETAIL_LIMIT = 30_000  # edges in view up to which each is drawn, zoomed out or not
 DEFER_EDGES_FROM = 20_000  # nodes from which edges are drawn a turn of the event loop later
-
-
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
-# "On Mon 14 Sep ", "On 8 May 2023, ", "May 8, 2023: ", "2023-05-08 ": what the label would
-# spend its few characters on, while the time is in the tooltip.
-_DATE_PREFIX = re.compile(
-    rf"^(?:on\s+)?(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
-    rf"(?:{_DAY}\s+{_MONTH}|{_MONTH}\s+{_DAY}|\d{{4}}-\d{{2}}-\d{{2}})(?:,?\s+\d{{4}})?\s*[,:]?\s+",
-    re.IGNORECASE,
-)
-
-
-def label_text(text: str, limit: int = LABEL_CHARS) -> str:
-    """A node's label: its text on one line, without a leading date, cut to `limit`."""
-    text = " ".join(text.split())
-    rest = _DATE_PREFIX.sub("", text, count=1)
-    if rest and rest != text:
-        text = rest[0].upper() + rest[1:]
-    return text[:limit] + ("…" if len(text) > limit else "")
 
 
 def community_names(scene: GraphScene) -> dict[int, str]:
@@ -141,6 +120,7 @@ class GraphView(QWidget):
         self._visible = np.zeros(0, dtype=bool)
         self._index: dict[str, int] = {}
         self._labels: list[pg.TextItem] = []
+        self.label_rows: list[int] = []  # the node each label names
         self._names: dict[int, str] | None = None  # community names of the scene
         self._stale = False  # a scene or a highlight arrived while hidden
         self._fit = False  # the first scene: fit the view to it once drawn
@@ -657,49 +637,55 @@ class GraphView(QWidget):
         self._label_timer.start()
 
     def _place_labels(self) -> None:
+        """Label the best connected nodes in view where a label fits: beside its node, on
+        no other node or label, and never twice the same text."""
         for item in self._labels:
             self.plot.removeItem(item)
-        self._labels = []
-        scene = self.scene
-        if scene is None or not self.isVisible():
+        self._labels, self.label_rows = [], []
+        if self.scene is None or not self.isVisible():
             return
         view = self.box.viewRect()
         width, height = max(self.box.width(), 1.0), max(self.box.height(), 1.0)
-        px = view.width() / width, view.height() / height
-        pos = self._pos
-        shown = (
-            self._visible
-            & (pos[:, 0] >= view.left())
-            & (pos[:, 0] <= view.right())
-            & (pos[:, 1] >= view.top())
-            & (pos[:, 1] <= view.bottom())
-        )
+        px = view.width() / width, view.height() / height  # view units per pixel
+        x = (self._pos[:, 0] - view.left()) / px[0]
+        y = (view.bottom() - self._pos[:, 1]) / px[1]  # pixels down from the top
+        radius = self.marker_sizes() / 2 + 0.5  # antialiasing bleeds half a pixel
+        drawn = self._visible
+        placer = LabelPlacer(width, height, MarkerGrid(x[drawn], y[drawn], radius[drawn], width, height))
+        in_plot = drawn & (x >= 0) & (x <= width) & (y >= 0) & (y <= height)
         order = self._label_order()
-        candidates = order[shown[order]][: MAX_LABELS * 20]  # best connected first
-        taken: set[tuple[int, int]] = set()
-        metrics = self.fontMetrics()
-        for i in candidates:
-            x, y = self._pos[i]
+        shown: set[str] = set()
+        for i in order[in_plot[order]][: MAX_LABELS * 20]:  # best connected first
             text = self._label_text(int(i))
-            x_px, y_px = (x - view.left()) / px[0], (view.bottom() - y) / px[1]
-            col, row = int(x_px // LABEL_CELL[0]), int(y_px // LABEL_CELL[1])
-            text_px = metrics.horizontalAdvance(text) + 6
-            span = int(text_px // LABEL_CELL[0]) + 1
-            # Text runs right of and above its node, unless that leaves the plot.
-            left = x_px + text_px > width
-            below = y_px < LABEL_CELL[1]
-            cols = range(col - span - 1, col + 2) if left else range(col - 1, col + span + 1)
-            rows = (row, row + 1) if below else (row - 1, row)
-            cells = {(c, r) for c in cols for r in rows}
-            if cells & taken or (left and x_px < text_px):
+            if text in shown:
                 continue
-            taken |= cells
-            item = pg.TextItem(text, color=QColor("#1f2937"), anchor=(1 if left else 0, 0 if below else 1))
-            item.setPos(QPointF(float(x), float(y)))
-            self.plot.addItem(item)
-            self._labels.append(item)
+            box = placer.place(x[i], y[i], radius[i], self._label_size(text), LABEL_MARGIN_PX)
+            if box is None:
+                continue
+            shown.add(text)
+            self._add_label(text, QPointF(view.left() + box[0] * px[0], view.bottom() - box[1] * px[1]))
+            self.label_rows.append(int(i))
             if len(self._labels) >= MAX_LABELS:
                 break
+
+    def marker_sizes(self) -> np.ndarray:
+        """Each node's marker across, in pixels, as the node layer draws it."""
+        return np.clip(np.rint(self._sizes()), 1, 64)
+
+    def _label_size(self, text: str) -> tuple[float, float]:
+        """The box a label of `text` takes, in pixels, margins included."""
+        metrics = QFontMetricsF(self.font())
+        margins = 2 * LABEL_MARGIN_PX
+        return np.ceil(metrics.horizontalAdvance(text)) + margins, np.ceil(metrics.height()) + margins
+
+    def _add_label(self, text: str, top_left: QPointF) -> None:
+        item = pg.TextItem(text, color=QColor("#1f2937"), anchor=(0, 0))
+        item.setFont(self.font())
+        item.textItem.document().setDocumentMargin(LABEL_MARGIN_PX)
+        item.updateTextPos()
+        item.setPos(top_left)
+        self.plot.addItem(item)
+        self._labels.append(item)
 
     def _label_order(self) -> np.ndarray:
         """Nodes by degree, most connected first: sorted once per scene, not on each zoom."""
