@@ -191,14 +191,32 @@ def test_search_lights_matches_and_fades_the_rest(qtbot, demo_window):
     assert sum(a < 255 for a in alphas.values()) == 324 - len(lit)
 
 
+def hops_from(scene, node: str) -> dict[str, int]:
+    """Each node's distance in edges (of any type) from `node`, from the scene's edge arrays."""
+    graph = nx.Graph()
+    for pairs in scene.graph.edges.values():
+        graph.add_edges_from(pairs.tolist())
+    nodes = scene.graph.nodes
+    distance = nx.single_source_shortest_path_length(graph, nodes.index(node))
+    return {nodes[i]: d for i, d in distance.items()}
+
+
 def test_focus_shows_only_the_neighbourhood(qtbot, demo_window):
     show_tab(qtbot, demo_window, 1)
     page, view = demo_window.page, demo_window.page.graph_view
     page.selection.set([MAYA])
     view.focus.setChecked(True)
-    shown = {view.scene.graph.nodes[int(d)] for d in view.nodes.data["data"]}
-    assert shown == view.scene.graph.neighbourhood(MAYA, 1)
-    assert MAYA in shown and 1 < len(shown) < 50
+    distance = hops_from(view.scene, MAYA)
+
+    def shown() -> set[str]:
+        return {view.scene.graph.nodes[int(d)] for d in view.nodes.data["data"]}
+
+    assert shown() == {n for n, d in distance.items() if d <= 1}
+    assert MAYA in shown() and 1 < len(shown()) < 50
+    view.hops.setValue(2)
+    assert shown() == {n for n, d in distance.items() if d <= 2}
+    assert len(shown()) < 324 and any(d == 3 for d in distance.values())  # three hops away: hidden
+    assert view.info.text().startswith(f"{len(shown())} memories")
 
 
 def test_edge_toggles_and_colour_by_status(qtbot, demo_window):
