@@ -39,7 +39,14 @@ class Projection:
     def apply(self, vectors: np.ndarray) -> np.ndarray:
         if not len(vectors):
             return np.zeros((0, 2), dtype=np.float32)
-        return ((vectors - self.mean) @ self.components.T / self.scale).astype(np.float32)
+        # (v - mean)·C = v·C - mean·C, in slices: no centred copy of every vector, nor the
+        # copy a product with the whole array made (150 and 90 MB at 100,000 memories).
+        offset = self.mean @ self.components.T
+        out = np.empty((len(vectors), 2), dtype=np.float32)
+        for start in range(0, len(vectors), 8192):
+            part = np.asarray(vectors[start : start + 8192], dtype=np.float32)
+            out[start : start + len(part)] = (part @ self.components.T - offset) / self.scale
+        return out
 
 
 def fit_pca(vectors: np.ndarray, sample: int = 20000, seed: int = 7) -> Projection:
@@ -53,8 +60,12 @@ def fit_pca(vectors: np.ndarray, sample: int = 20000, seed: int = 7) -> Projecti
     if len(rows) < 3:
         components = np.eye(2, vectors.shape[1], dtype=np.float32)
     else:
-        _, _, vt = np.linalg.svd(rows - mean, full_matrices=False)
-        components = vt[:2].astype(np.float32)
+        # The top two eigenvectors of the covariance are the SVD's first two right singular
+        # vectors; an SVD of the 20,000-row sample took 300 MB of workspace, this 1 MB.
+        centred = rows - mean
+        covariance = (centred.T @ centred).astype(np.float64)
+        _, eigenvectors = np.linalg.eigh(covariance)  # ascending eigenvalues
+        components = np.ascontiguousarray(eigenvectors[:, ::-1][:, :2].T, dtype=np.float32)
         # Fix the sign so the same data always gives the same picture.
         for c in components:
             if c[np.argmax(np.abs(c))] < 0:
