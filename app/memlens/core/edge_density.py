@@ -15,7 +15,10 @@ import numpy as np
 
 GRID = 1024  # cells along the longer side of the layout's bounds
 _MAX_SAMPLES = 48  # per edge: longer edges are sampled more sparsely
-_CHUNK = 100_000  # edges rasterized at a time, to bound the memory it takes
+# Edges rasterized at a time. 100,000 held ~4.8 million samples in int64 and float64
+# arrays (+282 MB) and each numpy call the interpreter lock as long; 10,000 take +12 MB
+# and, fitting the caches, less time in all (1.28 s, not 1.60, for 662,000 edges).
+_CHUNK = 10_000
 
 
 DENSITY_FROM = 5_000  # edges of one type from which a density is worked out
