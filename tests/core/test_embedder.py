@@ -26,3 +26,21 @@ def test_a_long_memory_gets_the_vector_the_model_itself_makes(embedder, kind):
     ours = embedder.encode([text])[0]
     theirs = model.encode([text], show_progress_bar=False)[0]
     np.testing.assert_allclose(ours, theirs, atol=1e-6)
+
+
+def test_batches_hold_about_the_same_number_of_tokens_and_every_text_once():
+    from memlens.core.embedder import TOKENS_PER_BATCH, token_batches
+
+    texts = ["short note"] * 300 + ["a long memory " * 80] * 40 + ["medium " * 30] * 50
+    batches = token_batches(texts, most=64, max_tokens=256)
+    assert sorted(i for b in batches for i in b) == list(range(len(texts)))
+    sizes = {len(texts[b[0]]): len(b) for b in batches}
+    assert sizes[len("short note")] == 64  # short texts fill a whole batch
+    assert max(len(b) for b in batches if len(texts[b[0]]) > 1000) == TOKENS_PER_BATCH // 256
+
+
+def test_batching_by_length_keeps_each_texts_own_vector(embedder):
+    texts = ["Alice likes tea.", "Bob " * 300, "Carol moved to Porto in 2021.", "x"]
+    together = embedder.encode(texts)
+    alone = [embedder.encode([t])[0] for t in texts]
+    assert np.allclose(together, np.stack(alone), atol=1e-5)
