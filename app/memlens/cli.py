@@ -214,12 +214,12 @@ def _backend(args: argparse.Namespace, create: bool):
 def _require_store(path: Path) -> None:
     """A command that only reads must not leave a new, empty store behind (Chroma makes
     one in any folder it opens). A file, or a folder of other files, open_path explains."""
-    if path.is_file() or (path / "chroma.sqlite3").exists():
-        return
     try:
+        if path.is_file() or (path / "chroma.sqlite3").exists():
+            return
         empty = not path.exists() or not any(path.iterdir())
     except OSError:
-        return  # unreadable: open_path says so
+        return  # unreadable (exists() raises for a folder we may not enter): open_path says so
     if empty:
         why = "the folder is empty" if path.exists() else "the folder does not exist"
         raise CliError(f"No store at {path} ({why}); `memlens import FILE` or `memlens demo` creates one.")
