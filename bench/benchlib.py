@@ -7,11 +7,13 @@ readings, the machine's facts, tables and result files.
 from __future__ import annotations
 
 import faulthandler
+import gc
 import json
 import os
 import platform
 import statistics
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -96,6 +98,9 @@ class Heartbeat:
         # 60 ms late. faulthandler's watchdog is a C thread that needs no interpreter lock,
         # so it sees who holds the lock while the GUI thread waits for it.
         self._stacks = stacks_to.open("w") if stacks_to else None
+        if self._stacks is not None:  # the collector's long passes too, and on which thread
+            gc.callbacks.append(self._note_collection)
+            self._collecting: dict[int, float] = {}
         self.log: list[tuple[str, float, int]] = []  # (phase, when in s, gap in ms) of long gaps
         self.log_over_ms = 100.0
         self.started = time.perf_counter()
@@ -108,6 +113,17 @@ class Heartbeat:
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._tick)
         self._timer.start()
+
+    def _note_collection(self, event: str, info: dict) -> None:
+        me = threading.get_ident()
+        if event == "start":
+            self._collecting[me] = time.perf_counter()
+        elif me in self._collecting:
+            took = (time.perf_counter() - self._collecting.pop(me)) * 1000
+            if took >= 30:
+                where = threading.current_thread().name
+                line = f"gc: generation {info['generation']} took {took:.0f} ms on {where} ({self._phase})"
+                print(line, file=self._stacks, flush=True)
 
     def _tick(self) -> None:
         now = time.perf_counter()
@@ -129,7 +145,13 @@ class Heartbeat:
         self.longest.setdefault(name, 0.0)
 
     def stop(self) -> float:
-        """Close the window; the longest stall in it (ms beyond the interval)."""
+        """Close the window; the longest stall in it (ms beyond the interval).
+
+        The gap since the last tick counts too: a stall that ends the phase (the scene that
+        the harness waits for, painted on arrival) is over before the timer can tick again,
+        and was missed."""
+        if self._phase is not None:
+            self._tick()
         name, self._phase = self._phase, None
         return self.stall_ms(name) if name else 0.0
 
