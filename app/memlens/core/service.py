@@ -192,7 +192,7 @@ class MemoryService:
         self.mem0_history = mem0_history
         self.traces: TraceStore | None = None  # set by the workspace; searches are then recorded
         self._write_lock = threading.RLock()
-        self._pacer = WritePacer()  # store writes sized to hold the window ~40 ms at most
+        self._pacer = WritePacer()  # store writes sized to hold the window ~70 ms at most
         self._index: dict[str, MemoryRecord] = {}
         self._order: list[str] = []  # newest first
         self._derived = _Derived.of([])
