@@ -5,12 +5,11 @@ dismissal); each journaled and undoable in one step."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QPushButton
 
 from memlens.core.conflicts import Conflict, correct, find_conflicts, recheck, supersede
 from memlens.core.dismissals import CONFLICT, Dismissals
 from memlens.core.record import utc_now
-from memlens.gui.curation_panel import CurationPanel, ModelToggle, memory_block, with_model
+from memlens.gui.curation_panel import CurationPanel, memory_block
 
 
 class ConflictsPanel(CurationPanel):
@@ -22,13 +21,7 @@ class ConflictsPanel(CurationPanel):
         super().__init__(*args, **kwargs)
         self.dismissals = Dismissals(self.service)
         self.found: list[Conflict] = []  # every candidate, dismissed or resolved ones included
-        self.use_model = ModelToggle("Ask the language model to judge")
-        self.use_model.toggled.connect(lambda _on: self.loaded and self.load())
-        refresh = QPushButton("Refresh")
-        refresh.clicked.connect(self.load)
-        self.top.addWidget(self.use_model)
-        self.top.addStretch(1)
-        self.top.addWidget(refresh)
+        self.add_model_controls("Ask the language model to judge", stretch=True)
         self.old_button = self.add_button(
             "Older is outdated",
             lambda: self.resolve(newer_wins=True),
@@ -51,21 +44,15 @@ class ConflictsPanel(CurationPanel):
         )
 
     def load(self) -> None:
-        self.loaded = True
-        self.cancel_edit()
-        config = self.use_model.config()
-        asking = f" and asking {config.model}" if config else ""
-        self.status.setText(f"Looking for conflicts{asking}…")
-
-        def work(ctx):
-            return with_model(
-                config,
-                lambda llm: find_conflicts(
-                    self.service, judge=llm.contradicts if llm else None, progress=ctx.progress
-                ),
-            )
-
-        self.workers.read("Finding conflicts", work, self._found)
+        self.find_asking_model(
+            "Finding conflicts",
+            "Looking for conflicts",
+            " and asking {model}",
+            lambda llm, ctx: find_conflicts(
+                self.service, judge=llm.contradicts if llm else None, progress=ctx.progress
+            ),
+            self._found,
+        )
 
     def _found(self, result: tuple[list[Conflict], str | None]) -> None:
         self.found, problem = result

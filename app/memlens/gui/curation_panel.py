@@ -35,7 +35,7 @@ from memlens.core.service import Change, MemoryService
 from memlens.gui.bridge import ServiceBridge
 from memlens.gui.selection import SelectionModel
 from memlens.gui.times import utc_minute
-from memlens.gui.workers import Workers
+from memlens.gui.workers import TaskContext, Workers
 
 T = TypeVar("T")
 
@@ -336,6 +336,33 @@ class CurationPanel(QWidget):
     def load(self) -> None:
         """Compute the panel's items (called when it is first shown, and on Refresh)."""
         raise NotImplementedError
+
+    def add_model_controls(self, text: str, stretch: bool = False) -> None:
+        """The 'ask the language model' toggle (listing again when flipped) and Refresh."""
+        self.use_model = ModelToggle(text)
+        self.use_model.toggled.connect(lambda _on: self.loaded and self.load())
+        refresh = QPushButton("Refresh")
+        refresh.clicked.connect(self.load)
+        self.top.addWidget(self.use_model)
+        if stretch:
+            self.top.addStretch(1)
+        self.top.addWidget(refresh)
+
+    def find_asking_model(
+        self,
+        label: str,
+        doing: str,
+        asking: str,
+        find: Callable[[LLM | None, TaskContext], object],
+        found: Callable[[tuple[object, str | None]], None],
+    ) -> None:
+        """Work out the items off the GUI thread, with the model when it is ticked (`asking`
+        names it: '{model}'); `found` gets (items, what went wrong with the model)."""
+        self.loaded = True
+        self.cancel_edit()
+        config = self.use_model.config()
+        self.status.setText(doing + (asking.format(model=config.model) if config else "") + "…")
+        self.workers.read(label, lambda ctx: with_model(config, lambda llm: find(llm, ctx)), found)
 
     def relisted(self) -> tuple[list, list[str]] | None:
         """The items and their labels as they stand now, worked out again from what was

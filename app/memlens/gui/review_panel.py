@@ -4,11 +4,11 @@ it counts as reviewed once saved."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
+from PySide6.QtWidgets import QLabel, QLineEdit
 
 from memlens.core.review import Suspect, decide, review_queue
 from memlens.core.support import source_texts
-from memlens.gui.curation_panel import CurationPanel, ModelToggle, memory_block, with_model
+from memlens.gui.curation_panel import CurationPanel, memory_block
 
 
 class ReviewPanel(CurationPanel):
@@ -21,14 +21,9 @@ class ReviewPanel(CurationPanel):
         self.total = 0
         self.progress = QLabel()
         self.reason = QLineEdit(placeholderText="Reason (optional): kept in the journal with the decision")
-        self.use_model = ModelToggle("Ask the language model about weak ones")
-        self.use_model.toggled.connect(lambda _on: self.loaded and self.load())
-        refresh = QPushButton("Refresh")
-        refresh.clicked.connect(self.load)
         self.top.addWidget(self.progress)
         self.top.addWidget(self.reason, 1)
-        self.top.addWidget(self.use_model)
-        self.top.addWidget(refresh)
+        self.add_model_controls("Ask the language model about weak ones")
         self.verify_button = self.add_button(
             "Verify", lambda: self.decide("verify"), "V", "True: mark verified"
         )
@@ -41,18 +36,13 @@ class ReviewPanel(CurationPanel):
         self.status.setText("Memories their own source does not support, and flagged ones. Keys: V E A S.")
 
     def load(self) -> None:
-        self.loaded = True
-        self.cancel_edit()
-        config = self.use_model.config()
-        asking = f" (asking {config.model} about the weak ones)" if config else ""
-        self.status.setText(f"Scoring memories against their sources{asking}…")
-
-        def work(ctx):
-            return with_model(
-                config, lambda llm: review_queue(self.service, judge=llm.supports if llm else None)
-            )
-
-        self.workers.read("Building the review queue", work, self._found)
+        self.find_asking_model(
+            "Building the review queue",
+            "Scoring memories against their sources",
+            " (asking {model} about the weak ones)",
+            lambda llm, ctx: review_queue(self.service, judge=llm.supports if llm else None),
+            self._found,
+        )
 
     def _found(self, result: tuple[list[Suspect], str | None]) -> None:
         queue, problem = result
