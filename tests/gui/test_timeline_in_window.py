@@ -27,6 +27,19 @@ def test_the_tab_draws_every_memory_and_the_searches_as_retrievals(qtbot, demo_w
     qtbot.waitUntil(lambda: bool(page.panels["Conflicts"].items), timeout=60000)
     strong = {i for c in page.panels["Conflicts"].items if c.similarity >= 0.8 for i in (c.a, c.b)}
     assert timeline._conflicts == strong and 0 < len(strong) < 20
+    assert "conflicts not looked for" not in timeline.info.text()
+
+
+def test_a_large_collection_says_its_conflicts_were_not_looked_for(qtbot, demo_window, monkeypatch):
+    # Above the size where opening the timeline also finds conflicts (the search is costly),
+    # the timeline says so rather than show no stale marks as if there were none.
+    monkeypatch.setattr("memlens.gui.collection_page.CONFLICTS_WITH_TIMELINE", 10)
+    page = demo_window.page
+    timeline = open_timeline(qtbot, demo_window)
+    assert "conflicts not looked for yet (the Conflicts tab finds them)" in timeline.info.text()
+    page.show_view("Conflicts")
+    qtbot.waitUntil(lambda: bool(page.panels["Conflicts"].items), timeout=60000)
+    assert "conflicts not looked for" not in timeline.info.text() and timeline._conflicts
 
 
 def test_a_dragged_range_filters_the_table_and_the_graph(qtbot, demo_window):

@@ -284,6 +284,7 @@ class TimelineView(QWidget):
         self._y = np.zeros(0)
         self._retrievals = np.zeros((0, 2))
         self._conflicts: set[str] = set()
+        self._conflicts_known = False  # looked for (a large collection waits for the Conflicts tab)
         self._superseded: set[str] = set()
         self._span: tuple[float, float] | None = None
         self._pickable: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -535,6 +536,7 @@ class TimelineView(QWidget):
     def set_conflicts(self, pairs) -> None:
         """Pairs (or `Conflict`s) of memories in open conflicts, drawn as stale."""
         self._conflicts = conflict_ids(pairs)
+        self._conflicts_known = True
         self._draw_marks()
 
     def set_highlight(self, ids: set[str] | None) -> None:
@@ -717,6 +719,8 @@ class TimelineView(QWidget):
             parts.append(f"{stale:,} stale")
         if undated:
             parts.append(f"{undated:,} without a time (not drawn)")
+        if not self._conflicts_known:
+            parts.append("conflicts not looked for yet (the Conflicts tab finds them)")
         parts.append("Shift+drag: select a time range · wheel: zoom")
         self.info.setText(" · ".join(parts))
 
