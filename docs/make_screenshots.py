@@ -121,12 +121,6 @@ def main() -> int:
     page.filter_bar.search.setText("")
     settle(lambda: not page.model.searching)
 
-    page.selection.set([target])
-    page.show_view("Timeline")
-    settle(lambda: page.timeline.data is not None)
-    settle_for(0.5)
-    window.grab().save(str(OUT / "timeline-demo.png"))
-
     page.views.setCurrentIndex(0)
     for name in ("Duplicates", "Review", "Conflicts"):
         page.show_view(name)
@@ -141,6 +135,21 @@ def main() -> int:
     settle_for(0.3)
     dialog.grab().save(str(OUT / "merge-dialog.png"))
     dialog.close()
+
+    # The timeline after some curation: an edit (above), a merge, a delete and a restore,
+    # each a mark on its memory's row.
+    from memlens.core.merge import merge
+
+    _change, merged = merge(service, dupes.current().ids, reason="one fact, said three times")
+    doomed = "demo-0131"  # a planted hallucination: deleted, then restored to check it again
+    service.delete([doomed], reason="no source says so")
+    service.restore([doomed], reason="check it against the transcript first")
+    settle()
+    page.selection.set([merged.id])
+    page.show_view("Timeline")
+    settle(lambda: page.timeline.data is not None)
+    settle_for(0.5)
+    window.grab().save(str(OUT / "timeline-demo.png"))
 
     locomo = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo" / "locomo10.json"
     if locomo.is_file():
