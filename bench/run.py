@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from benchlib import RESULTS, busy_processes, format_table, machine  # noqa: E402
+from tree_memory import tree  # noqa: E402
 
 DOC = HERE.parent / "docs" / "PERFORMANCE.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -57,7 +58,9 @@ class Neighbours:
 
     def _loop(self) -> None:
         while not self._stop.wait(30):
-            for name, cpu in busy_processes(self.ours).items():
+            # The part's process and its children (MemLens' own model process among them).
+            ours = {p for pid in self.ours for p in tree(pid)}
+            for name, cpu in busy_processes(ours).items():
                 self.seen[name] = max(self.seen.get(name, 0.0), cpu)
 
     def stop(self) -> list[str]:
