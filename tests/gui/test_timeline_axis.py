@@ -119,9 +119,13 @@ def test_marks_are_drawn_at_the_one_second_zoom(timeline):
     x, y = view.created.getData()
     row = int(np.argmin(np.abs(x - memory.timestamp())))
     at_mark = view.canvas.mapFromScene(view.box.mapViewToScene(QPointF(x[row], y[row])))
-    drawn = image.pixelColor(view.canvas.mapTo(view, at_mark))
+    centre = view.canvas.mapTo(view, at_mark)
+    # The median of the mark's middle 3x3 pixels: a faint grid line may cross the mark
+    # when it sits on a tick's time, as this one does.
+    around = [(centre.x() + dx, centre.y() + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+    drawn = np.median([image.pixelColor(px, py).getRgb()[:3] for px, py in around], axis=0)
     brush = view.created.data["brush"][row].color()  # a little see-through: close, not equal
-    assert max(abs(a - b) for a, b in zip(drawn.getRgb()[:3], brush.getRgb()[:3], strict=True)) < 24
+    assert np.abs(drawn - brush.getRgb()[:3]).max() < 24
 
 
 def test_the_density_strip_counts_what_the_view_covers(qtbot, timeline):
