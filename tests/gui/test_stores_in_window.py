@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from datetime import datetime
 
 import chromadb
 import numpy as np
 from chromadb.config import Settings
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from gui_support import answer_next_dialog, click_row, column_values, wait_idle
@@ -271,3 +273,28 @@ def test_table_and_inspector_show_times_in_one_zone(qtbot, open_window, make_ser
     )
     page.selection.set(["m1"])
     assert page.inspector.times.text().startswith("created 2026-03-01 17:30:00 UTC")
+
+
+def test_switching_collections_lets_each_old_page_and_its_store_go(qtbot, open_window, tmp_path):
+    """Every switch once kept the old page, its views and its store (7 MB, 8 open files)."""
+    client = chromadb.PersistentClient(str(tmp_path / "two"), settings=Settings(anonymized_telemetry=False))
+    for name in ("first", "second"):
+        client.create_collection(name, embedding_function=None).add(
+            ids=[f"{name}-{i}" for i in range(3)],
+            embeddings=np.ones((3, 384), dtype=np.float32),
+            documents=[f"{name} memory {i}" for i in range(3)],
+        )
+    window = open_window(tmp_path / "two", "first")
+    names = [window.collection_box.itemData(i) for i in range(window.collection_box.count())]
+    old: list[weakref.ref] = []
+    for name in ("second", "first", "second", "first"):
+        old += [weakref.ref(window.page), weakref.ref(window.service)]
+        window.page.views.setCurrentIndex(1)  # the graph too, made and filled
+        wait_idle(qtbot, window)
+        window.collection_box.setCurrentIndex(names.index(name))
+        window.collection_box.activated.emit(names.index(name))
+        qtbot.waitUntil(lambda n=name: window.service.store.collection == n, timeout=60000)
+        wait_idle(qtbot, window)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    gc.collect()
+    assert [ref() for ref in old if ref() is not None] == []

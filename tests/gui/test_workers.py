@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
+from PySide6.QtCore import QCoreApplication, QEvent
+
 from memlens.gui.workers import TaskSlot, Workers
 
 
@@ -56,3 +61,22 @@ def test_a_users_error_is_shown_without_a_traceback_and_a_bug_keeps_its_own(qtbo
     said = {r.getMessage(): r.exc_info for r in caplog.records}
     assert said["Opening x: /tmp/x is not a Chroma store (no chroma.sqlite3)."] is None
     assert said["Filtering failed"] is not None  # the bug's traceback is kept for its report
+
+
+def test_finished_tasks_and_what_their_callbacks_hold_are_let_go(qtbot):
+    """A task's connections capture it; kept, every search or write leaked what it held."""
+    workers = Workers()
+
+    class Page:  # stands for what a callback holds: a page, its store
+        def show(self, value) -> None:
+            self.shown = value
+
+    pages = [Page() for _ in range(50)]
+    held = [weakref.ref(page) for page in pages]
+    tasks = [weakref.ref(workers.read("Searching", lambda ctx: "hits", page.show)) for page in pages]
+    del pages
+    qtbot.waitUntil(lambda: not workers.busy, timeout=10000)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    gc.collect()
+    assert sum(ref() is not None for ref in tasks) == 0
+    assert sum(ref() is not None for ref in held) == 0
