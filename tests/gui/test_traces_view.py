@@ -177,6 +177,29 @@ def test_trace_list_filters_and_retention_are_kept(qtbot, demo_window):
     assert page.service.traces.max_traces == 1
 
 
+def test_searches_made_elsewhere_are_listed_when_the_traces_tab_is_shown_again(qtbot, demo_window):
+    page = demo_window.page
+    type_search(qtbot, demo_window, "running shoes")
+    page.show_view("Traces")
+    panel = page.traces_panel
+    wait_idle(qtbot, demo_window)
+    assert panel.list.count() == 1
+    page.show_view("Table")
+    for query in ("pandas dataframe", "night shifts"):
+        type_search(qtbot, demo_window, query)
+    # Not read again behind the table at every search (half a second at 500 traces)…
+    assert panel.list.count() == 1
+    # …but when looked at, every search is there, newest first.
+    page.show_view("Traces")
+    assert [panel.list.item(i).text().split(" · ")[-1] for i in range(3)] == [
+        "night shifts", "pandas dataframe", "running shoes"
+    ]  # fmt: skip
+    # With the list in view, a search is listed at once.
+    type_search(qtbot, demo_window, "sleep")
+    assert panel.list.count() == 4 and panel.list.item(0).text().endswith("sleep")
+    assert [panel.origin.itemText(i) for i in range(panel.origin.count())][1:] == ["gui"]
+
+
 def test_a_pin_can_forbid_a_memory_and_be_removed(qtbot, demo_window):
     page = demo_window.page
     target = a_memory(page.service, "alice")

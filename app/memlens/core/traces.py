@@ -416,6 +416,11 @@ class TraceStore(SqliteFile):
         where, args = self._where(collection, origin, session_id, since, until, text, memory_id)
         return self._rows(f"SELECT count(*) FROM traces{where}", args)[0][0]
 
+    def origins(self, collection: str | None = None) -> list[str]:
+        """Who recorded traces (search, plugin:…, agent:…), for a picker."""
+        where, args = self._where(collection, None, None, None, None, None, None)
+        return [r[0] for r in self._rows(f"SELECT DISTINCT origin FROM traces{where} ORDER BY origin", args)]
+
     def sessions(self, collection: str | None = None) -> list[str]:
         """Session ids that have traces, for a picker."""
         where, args = self._where(collection, None, None, None, None, None, None)

@@ -179,10 +179,16 @@ class CollectionPage(QWidget):
             timeline.set_conflicts(self._stale_conflicts)
 
     def _reload_traces_list(self) -> None:
-        """A retrieval was just recorded: list it, if the list was looked at."""
+        """A retrieval was just recorded: list it now if the list is in view, else when it
+        is next shown. Listing reads up to 500 traces with their hits (~0.5 s at 500), and
+        every search as you type records one."""
         panel = self.lazy.made("Traces")
-        if panel is not None and panel.loaded:
+        if panel is None or not panel.loaded:
+            return
+        if self.views.currentWidget() is panel:
             panel.load()
+        else:
+            panel.loaded = False
 
     # -- reading ---------------------------------------------------------------
     def refresh_facets(self) -> None:

@@ -239,8 +239,7 @@ class TracesPanel(QWidget):
             collection=collection, origin=origin, session_id=session, text=self.text.text().strip() or None,
             since=None if days is None else utc_now() - timedelta(days=days), limit=LIST_LIMIT,
         )  # fmt: skip
-        origins = sorted({t.origin for t in store.find(collection=collection, limit=LIST_LIMIT)})
-        _refill(self.origin, ANY, origins)
+        _refill(self.origin, ANY, store.origins(collection))
         _refill(self.session, ANY_SESSION, store.sessions(collection))
         self.list.blockSignals(True)
         self.list.clear()
