@@ -156,12 +156,13 @@ class SentenceTransformerEmbedder:
         # The model reads its first max_seq_length tokens and drops the rest, but the
         # tokenizer reads every character first: a 10 MB memory took 40 s to embed. No
         # token is longer than CHARS_PER_TOKEN characters, so the cut changes no vector.
-        limit = (model.max_seq_length or 512) * CHARS_PER_TOKEN
+        max_tokens = model.max_seq_length or 512
+        limit = max_tokens * CHARS_PER_TOKEN
         texts = [t if len(t) <= limit else t[:limit] for t in texts]
         # Unnormalised, as Mem0's and LangChain's HuggingFace embedders write them, so a
         # re-embedded memory sits where its owner would have put it (their stores use l2).
         out = np.empty((len(texts), model.get_embedding_dimension()), dtype=np.float32)
-        for batch in token_batches(texts, self._batch_size, model.max_seq_length or 512):
+        for batch in token_batches(texts, self._batch_size, max_tokens):
             out[batch] = model.encode(
                 [texts[i] for i in batch], batch_size=len(batch), show_progress_bar=False
             )

@@ -26,6 +26,7 @@ FORCE_LIMIT = 2500
 CACHE_VERSION = 2
 ANCHORS = 2000  # memories a UMAP map keeps to place new vectors by
 KEEP_VIEWS = 12  # graph layouts kept per collection for filtered views, newest first
+_APPLY_ROWS = 8192  # vectors projected at a time: no copy of them all
 
 
 @dataclass
@@ -43,8 +44,8 @@ class Projection:
         # copy a product with the whole array made (150 and 90 MB at 100,000 memories).
         offset = self.mean @ self.components.T
         out = np.empty((len(vectors), 2), dtype=np.float32)
-        for start in range(0, len(vectors), 8192):
-            part = np.asarray(vectors[start : start + 8192], dtype=np.float32)
+        for start in range(0, len(vectors), _APPLY_ROWS):
+            part = np.asarray(vectors[start : start + _APPLY_ROWS], dtype=np.float32)
             out[start : start + len(part)] = (part @ self.components.T - offset) / self.scale
         return out
 
